@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings shared by every Swift target.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "wsa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "wfcamsim", targets: ["WFCAMSim"]),
+        .executable(name: "wsadb", targets: ["WSADB"]),
+        .executable(name: "wsabench", targets: ["WSABench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries: system library targets with module maps.
+        .systemLibrary(name: "CCFITSIO", pkgConfig: "cfitsio",
+                       providers: [.apt(["libcfitsio-dev"])]),
+        .systemLibrary(name: "CWCSLIB", pkgConfig: "wcslib",
+                       providers: [.apt(["wcslib-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+
+        // Foundations.
+        .target(name: "FITS", dependencies: ["CCFITSIO", "CWCSLIB"],
+                swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CLibPQ"],
+                swiftSettings: swiftSettings),
+        .target(name: "Curation",
+                dependencies: [
+                    "Postgres",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "TOMLKit", package: "TOMLKit"),
+                ],
+                swiftSettings: swiftSettings),
+
+        // Simulator of CASU deliveries.
+        .target(name: "SimulatorKit", dependencies: ["FITS"],
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "WFCAMSim",
+                          dependencies: [
+                              "SimulatorKit", "Curation",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                          ],
+                          swiftSettings: swiftSettings),
+
+        // Database administration: schema migrations.
+        .executableTarget(name: "WSADB",
+                          dependencies: [
+                              "Postgres", "Curation",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                          ],
+                          swiftSettings: swiftSettings),
+
+        // Benchmarks (never run by `swift test`).
+        .executableTarget(name: "WSABench",
+                          dependencies: [
+                              "FITS", "Postgres", "Curation", "SimulatorKit",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                          ],
+                          swiftSettings: swiftSettings),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: [],
+                path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "FITSTests", dependencies: ["FITS", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "SimulatorTests", dependencies: ["SimulatorKit", "FITS", "TestSupport"],
+                    swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,3 @@
+#include <wcslib/wcslib.h>
+#include <wcslib/wcshdr.h>
+#include <wcslib/wcsfix.h>

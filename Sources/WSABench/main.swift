@@ -1,0 +1,2 @@
+import SimulatorKit
+print("wfcamsim: not built yet")

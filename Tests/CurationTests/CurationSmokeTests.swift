@@ -1,0 +1,6 @@
+import Testing
+@testable import Curation
+
+@Test func CurationModuleLoads() {
+    #expect(Bool(true))
+}

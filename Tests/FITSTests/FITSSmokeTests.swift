@@ -1,0 +1,6 @@
+import Testing
+@testable import FITS
+
+@Test func FITSModuleLoads() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import SimulatorKit
+
+@Test func SimulatorModuleLoads() {
+    #expect(Bool(true))
+}

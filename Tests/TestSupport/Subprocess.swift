@@ -1,0 +1,104 @@
+import Foundation
+
+/// The outcome of a finished child process.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs a program to completion and captures its output (test helper).
+@discardableResult
+public func runProcess(_ executable: String, _ arguments: [String],
+                       environment: [String: String]? = nil,
+                       currentDirectory: String? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+    nonisolated(unsafe) var errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus,
+                         stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Tools and locations the integration tests use.
+public enum TestEnvironment {
+    /// Debian's Python, which has astropy and numpy (`WSA_PYTHON` overrides).
+    public static var python: String {
+        ProcessInfo.processInfo.environment["WSA_PYTHON"] ?? "/usr/bin/python3"
+    }
+
+    /// libpq connection string of the throwaway test cluster, if the test script started one.
+    public static var databaseURL: String? {
+        ProcessInfo.processInfo.environment["WSA_TEST_DATABASE"]
+    }
+
+    /// True when tests that need PostgreSQL can run.
+    public static var hasDatabase: Bool { databaseURL != nil }
+
+    /// The package's root directory (found from this source file's location).
+    public static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The directory holding built products (`.build/debug`), for running our executables.
+    public static var productsDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["WSA_BIN_DIR"] {
+            return URL(fileURLWithPath: dir)
+        }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    /// A fresh temporary directory, removed by the caller when done.
+    public static func temporaryDirectory(_ prefix: String = "wsatest") throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// Runs `fitsverify -q` on a file; returns its one-line verdict and whether it is clean
+/// (no errors and no warnings).
+public func fitsverify(_ path: String) throws -> (clean: Bool, report: String) {
+    let result = try runProcess("/usr/bin/fitsverify", ["-q", path])
+    let line = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let clean = result.status == 0 && line.contains("0 warnings and 0 errors")
+    return (clean, line)
+}
+
+/// Runs a Python snippet with Debian's Python (astropy, numpy); returns stdout.
+public func runPython(_ script: String, _ arguments: [String] = []) throws -> String {
+    let result = try runProcess(TestEnvironment.python, ["-c", script] + arguments)
+    guard result.status == 0 else {
+        throw PythonError(message: result.stderr)
+    }
+    return result.stdout
+}
+
+public struct PythonError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "python failed: \(message)" }
+}
