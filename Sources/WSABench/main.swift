@@ -1,2 +1,1 @@
-import SimulatorKit
-print("wfcamsim: not built yet")
+print("wsabench: under construction")
