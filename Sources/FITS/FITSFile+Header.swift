@@ -101,6 +101,13 @@ extension FITSFile {
             switch value {
             case .string(let s):
                 if s.utf8.count > 68 {
+                    var present = [CChar](repeating: 0, count: Int(FLEN_VALUE) + 1)
+                    var probe: Int32 = 0
+                    ffgkey(fptr, "LONGSTRN", &present, nil, &probe)
+                    if probe != 0 {
+                        ffcmsg()
+                        ffplsw(fptr, &status)
+                    }
                     ffukls(fptr, keyword, s, comm, &status)
                 } else {
                     ffukys(fptr, keyword, s, comm, &status)

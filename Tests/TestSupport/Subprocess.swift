@@ -80,13 +80,27 @@ public enum TestEnvironment {
     }
 }
 
-/// Runs `fitsverify -q` on a file; returns its one-line verdict and whether it is clean
-/// (no errors and no warnings).
+/// Runs `fitsverify` on a file; returns whether it is clean (no errors and no warnings) and,
+/// when it is not, the full report. fitsverify parses cfitsio's extended file-name syntax, so a
+/// name with brackets is verified through a plain-named symbolic link.
 public func fitsverify(_ path: String) throws -> (clean: Bool, report: String) {
-    let result = try runProcess("/usr/bin/fitsverify", ["-q", path])
-    let line = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let clean = result.status == 0 && line.contains("0 warnings and 0 errors")
-    return (clean, line)
+    var target = path
+    var link: String?
+    if path.contains("[") || path.contains("]") || path.contains("!") {
+        let l = FileManager.default.temporaryDirectory.appendingPathComponent("verify-\(UUID().uuidString).fits").path
+        try FileManager.default.createSymbolicLink(atPath: l, withDestinationPath: path)
+        link = l
+        target = l
+    }
+    defer { if let link { try? FileManager.default.removeItem(atPath: link) } }
+    let quick = try runProcess("/usr/bin/fitsverify", ["-q", target])
+    let line = quick.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let clean = quick.status == 0 && line.hasPrefix("verification OK")
+    if clean { return (true, line) }
+    let full = try runProcess("/usr/bin/fitsverify", [target])
+    let problems = full.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        .filter { $0.contains("***") || $0.contains("Error") || $0.contains("Warning") || $0.hasPrefix("  ") }
+    return (false, path + ": " + line + "\n" + problems.prefix(40).joined(separator: "\n"))
 }
 
 /// Runs a Python snippet with Debian's Python (astropy, numpy); returns stdout.

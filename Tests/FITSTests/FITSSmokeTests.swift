@@ -1,6 +1,0 @@
-import Testing
-@testable import FITS
-
-@Test func FITSModuleLoads() {
-    #expect(Bool(true))
-}
