@@ -43,6 +43,8 @@ let package = Package(
                 ],
                 swiftSettings: swiftSettings),
 
+        .target(name: "XMLRPC", swiftSettings: swiftSettings),
+
         // Simulator of CASU deliveries.
         .target(name: "SimulatorKit", dependencies: ["FITS"],
                 swiftSettings: swiftSettings),
@@ -77,6 +79,8 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SimulatorTests", dependencies: ["SimulatorKit", "FITS", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -1,0 +1,6 @@
+import Testing
+@testable import XMLRPC
+
+@Test func xmlrpcModuleLoads() {
+    #expect(Bool(true))
+}
