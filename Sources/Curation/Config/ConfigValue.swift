@@ -73,7 +73,7 @@ struct ConfigOrigin {
 
     /// An error for this key: "<file>:<line>: mail.smtp_port: <problem>".
     func error(_ problem: String) -> CurationError {
-        CurationError(.configValue, "\(text): \(problem)")
+        CurationError(.configValue, "\(text): \(LogLine.escaped(problem))")
     }
 }
 

@@ -78,7 +78,7 @@ extension WSAConfig {
             } catch let error as TOMLParseError {
                 let begin = error.source.begin
                 throw CurationError(.configSyntax,
-                                    "\(path):\(begin.line):\(begin.column): invalid TOML: \(error.description)")
+                                    "\(path):\(begin.line):\(begin.column): invalid TOML: \(LogLine.escaped(error.description))")
             }
             let locator = LineLocator(text: toml)
             for sectionName in table.keys.sorted(by: { locator.line(section: $0) ?? 0 < locator.line(section: $1) ?? 0 }) {
