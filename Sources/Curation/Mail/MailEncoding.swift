@@ -73,13 +73,14 @@ enum MailEncoding {
         return lines.joined(separator: "\r\n ")
     }
 
-    /// `=?UTF-8?B?…?=` words of at most 75 characters, split on character boundaries.
+    /// `=?UTF-8?B?…?=` words of at most 60 characters (so even the first, after a header
+    /// name, keeps the line within 78), split on character boundaries.
     static func encodedWords(_ text: String) -> [String] {
         var words: [String] = []
         var chunk = [UInt8]()
         for character in text {
             let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45, !chunk.isEmpty {
+            if chunk.count + bytes.count > 36, !chunk.isEmpty {
                 words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
                 chunk = []
             }

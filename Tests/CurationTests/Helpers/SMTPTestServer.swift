@@ -70,15 +70,36 @@ final class SMTPTestServer: @unchecked Sendable {
         waitUntil(timeout: timeout) { messages.count >= count }
     }
 
-    /// Terminates the server and waits for it.
+    /// Kills the server and waits for it.
+    ///
+    /// SIGKILL, not `terminate()`: a child that Foundation's `Process` spawns from a worker
+    /// thread inherits that thread's signal mask, with SIGTERM blocked, so SIGTERM is ignored.
     func stop() {
         if process.isRunning {
-            process.terminate()
-            if !waitUntil(timeout: 10, { !process.isRunning }) {
-                kill(process.processIdentifier, SIGKILL)
-            }
+            kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
+    }
+
+    /// A received message made readable: header lines unfolded, the quoted-printable body
+    /// decoded.
+    static func readable(_ raw: String) -> String {
+        guard let split = raw.range(of: "\n\n") else { return raw }
+        let headers = raw[..<split.lowerBound].replacingOccurrences(of: "\n ", with: " ")
+        let body = raw[split.upperBound...].replacingOccurrences(of: "=\n", with: "")
+        var bytes: [UInt8] = []
+        var utf8 = Array(body.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "="), utf8.count >= 2,
+               let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return headers + "\n\n" + String(decoding: bytes, as: UTF8.self)
     }
 
     deinit { stop() }
