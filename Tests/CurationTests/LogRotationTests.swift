@@ -102,6 +102,31 @@ import TestSupport
         #expect(stamps == stamps.sorted())
     }
 
+    @Test func twoWritersOfOneLogRotateItOnce() throws {
+        // Two opens of the same log (two processes of one program: flock excludes separate
+        // open file descriptions even within one process).
+        let dir = try TestEnvironment.temporaryDirectory("wsalog")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clockA = TestClock("2025-03-01T23:59:58Z")
+        let clockB = TestClock("2025-03-01T23:59:58Z")
+        let a = try RotatingLogFile(directory: dir.path, fileName: "cutest.log", clock: clockA.function)
+        let b = try RotatingLogFile(directory: dir.path, fileName: "cutest.log", clock: clockB.function)
+        logger(a).info("a-day1")
+        logger(b).info("b-day1")
+        clockA.set("2025-03-02T00:00:01Z")
+        logger(a).info("a-day2")  // A rotates
+        logger(b).info("b-day1-late")  // B has not seen midnight yet: follows the rotation
+        clockB.set("2025-03-02T00:00:02Z")
+        logger(b).info("b-day2")  // B sees midnight: the file is already today's
+        #expect(a.waitForArchiving(timeout: 30))
+        #expect(b.waitForArchiving(timeout: 30))
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix(".") }
+        #expect(Set(names) == ["cutest.log", "cutest.log.2025-03-01.gz"])
+        #expect(try lines(dir.appendingPathComponent("cutest.log.2025-03-01.gz").path).map(message)
+            == ["a-day1", "b-day1"])
+        #expect(try lines(a.path).map(message) == ["a-day2", "b-day1-late", "b-day2"])
+    }
+
     @Test func staleFileIsRotatedWhenTheProgramStartsOnALaterDay() throws {
         let dir = try TestEnvironment.temporaryDirectory("wsalog")
         defer { try? FileManager.default.removeItem(at: dir) }

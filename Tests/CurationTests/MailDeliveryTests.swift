@@ -40,8 +40,10 @@ import TestSupport
         defer { server.stop() }
         let logging = try WSALogging(program: "cutest", config: try config(dir, port: server.port))
         defer { logging.shutdown(timeout: 5) }
-        let log = logger(logging)
+        var log = logger(logging)
+        log.logLevel = .trace  // applies to every handler; the mail handler still waits for errors
 
+        log.debug("detail, not mailed")
         log.info("routine, not mailed")
         log.warning("suspicious, not mailed")
         log.error("zero point of w_20250301_00042.fit is NaN\n.\n.leading dot line",

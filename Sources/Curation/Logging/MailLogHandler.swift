@@ -16,23 +16,29 @@ public struct MailLogHandler: LogHandler {
     /// The admin list.
     public let recipients: [String]
     private let clock: @Sendable () -> Date
+    private let threshold: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
 
-    /// Always `.error`; assignments are ignored.
+    /// `.error`, or `.critical` when the program's level is `.critical`; assignments are
+    /// ignored, so a `Logger` set to `.debug` still mails only errors.
     public var logLevel: Logger.Level {
-        get { .error }
+        get { threshold }
         set {}
     }
 
+    /// - Parameters:
+    ///   - level: The program's configured level; mail starts at `max(level, .error)`.
     public init(mailer: AlertMailer, program: String, label: String, from: String,
-                recipients: [String], clock: @escaping @Sendable () -> Date = { Date() })
+                recipients: [String], level: Logger.Level = .error,
+                clock: @escaping @Sendable () -> Date = { Date() })
     {
         self.mailer = mailer
         self.program = program
         self.label = label
         self.from = from
         self.recipients = recipients
+        self.threshold = max(level, .error)
         self.clock = clock
     }
 
@@ -42,7 +48,7 @@ public struct MailLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        guard event.level >= .error, !recipients.isEmpty else { return }
+        guard event.level >= threshold, !recipients.isEmpty else { return }
         let message = Self.alert(event: event, program: program, label: label, from: from,
                                  recipients: recipients, date: clock(),
                                  metadata: mergedMetadata(metadata, metadataProvider, event.metadata))

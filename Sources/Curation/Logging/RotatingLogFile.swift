@@ -8,9 +8,9 @@ import Darwin
 /// A program's log file, rotated daily (UTC).
 ///
 /// At each write the injected clock is read; when the UTC day has changed the current file is
-/// renamed to `<file>.YYYY-MM-DD` (the day of its last line) and compressed to `….gz` on a
-/// background queue, and a new file is started. A file left by an earlier run on an earlier
-/// day is rotated the same way when the log is opened.
+/// renamed to `<file>.YYYY-MM-DD` (the day it covers, from its first line) and compressed to
+/// `….gz` on a background queue, and a new file is started. A file left by an earlier run on
+/// an earlier day is rotated the same way when the log is opened.
 ///
 /// Thread-safe: a lock serialises writers in the process. Several processes of one program may
 /// share the file: writes hold a shared `flock` on `.<file>.lock` and reopen the path if
@@ -117,14 +117,14 @@ public final class RotatingLogFile: @unchecked Sendable {
 
     // MARK: - Under `lock`
 
-    /// Under the exclusive file lock: if the file at `path` was last written before `today`,
+    /// Under the exclusive file lock: if the file at `path` was started before `today`,
     /// renames it to its archive name and has it compressed; then opens the current file.
     private func rotateIfNeeded(today: Int) throws {
         POSIXFile.lock(lockFD, LOCK_EX)
         defer { POSIXFile.lock(lockFD, LOCK_UN) }
         var archived: String? = nil
-        if let lastDay = Self.lastWriteDay(path), lastDay < today {
-            let target = archivePath(day: lastDay)
+        if let startDay = Self.startDay(path), startDay < today {
+            let target = archivePath(day: startDay)
             guard rename(path, target) == 0 else {
                 throw CurationError.posix(.logFile, "rename", "\(path) to \(target)")
             }
@@ -155,27 +155,22 @@ public final class RotatingLogFile: @unchecked Sendable {
         }.sorted().map { "\(directory)/\($0)" }
     }
 
-    /// The UTC day of the last line of the file at `path` (its timestamp; the file's
-    /// modification time if unreadable), or nil if there is no file or it is empty.
-    static func lastWriteDay(_ path: String) -> Int? {
+    /// The UTC day the file at `path` was started: the timestamp of its first line (the
+    /// file's modification time if that is unreadable), or nil if there is no file or it is
+    /// empty. The first line, not the last: another process whose clock lags a little may
+    /// append a line stamped yesterday to a file started today, and that must not make the
+    /// file look stale.
+    static func startDay(_ path: String) -> Int? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { _ = Sys.close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_size > 0 else { return nil }
-        let size = Int(st.st_size)
-        let window = min(size, 65_536)
-        var buffer = [UInt8](repeating: 0, count: window)
-        let n = pread(fd, &buffer, window, off_t(size - window))
-        if n == window {
-            var end = window
-            while end > 0, buffer[end - 1] == UInt8(ascii: "\n") { end -= 1 }
-            let start = buffer[..<end].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }
-                ?? (window == size ? 0 : nil)
-            if let start, end - start >= 10 {
-                let prefix = String(decoding: buffer[start..<(start + 10)], as: UTF8.self)
-                if let day = UTCTime.dayNumber(parsing: Substring(prefix)) { return day }
-            }
+        var buffer = [UInt8](repeating: 0, count: 10)
+        if pread(fd, &buffer, 10, 0) == 10,
+           let day = UTCTime.dayNumber(parsing: Substring(String(decoding: buffer, as: UTF8.self)))
+        {
+            return day
         }
         #if canImport(Glibc)
         let modified = Double(st.st_mtim.tv_sec)

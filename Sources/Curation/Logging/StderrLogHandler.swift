@@ -20,10 +20,15 @@ public struct StderrLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
 
-    public init(program: String, label: String, level: Logger.Level = .warning) {
+    private let clock: @Sendable () -> Date
+
+    public init(program: String, label: String, level: Logger.Level = .warning,
+                clock: @escaping @Sendable () -> Date = { Date() })
+    {
         self.program = program
         self.label = label
         self.level = level
+        self.clock = clock
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -33,7 +38,7 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         guard event.level >= logLevel else { return }
-        let line = LogLine.format(date: Date(), level: event.level, program: program, label: label,
+        let line = LogLine.format(date: clock(), level: event.level, program: program, label: label,
                                   message: event.message.description,
                                   metadata: mergedMetadata(metadata, metadataProvider, event.metadata))
         StandardError.write(line)

@@ -72,11 +72,12 @@ public final class WSALogging: Sendable {
             FileLogHandler(file: logFile, program: program, label: label, level: level)
         ]
         if usesStderr {
-            handlers.append(StderrLogHandler(program: program, label: label, level: level))
+            handlers.append(StderrLogHandler(program: program, label: label, level: level, clock: clock))
         }
         if let mailer {
             handlers.append(MailLogHandler(mailer: mailer, program: program, label: label,
-                                           from: from, recipients: admins, clock: clock))
+                                           from: from, recipients: admins, level: level,
+                                           clock: clock))
         }
         return handlers.count == 1 ? handlers[0] : MultiplexLogHandler(handlers)
     }
