@@ -138,11 +138,17 @@ public struct WSAConfig: Sendable, Equatable {
         public subscript(name: String) -> String? { paths[name] }
     }
 
+    /// `[database]`
     public var database = Database()
+    /// `[rpc]`
     public var rpc = RPC()
+    /// `[paths]`
     public var paths = Paths()
+    /// `[logging]`
     public var logging = LogSettings()
+    /// `[mail]`
     public var mail = Mail()
+    /// `[tools]`
     public var tools = Tools()
     /// The file this config was read from, or nil when only defaults and environment apply.
     public var sourceFile: String? = nil

@@ -3,6 +3,12 @@ import Logging
 
 /// The logging of one program: a daily-rotated file, warnings on stderr, and every ERROR
 /// mailed to the admin list (see ``bootstrap(program:config:clock:)``).
+///
+///     let config = try WSAConfig.load(configFile: options.config)
+///     let logging = try WSALogging.bootstrap(program: "cu4", config: config)
+///     defer { logging.shutdown(timeout: 10) }
+///     let logger = Logger(label: "wsa.cu4")
+///     logger.error("zero point missing", metadata: ["file": "\(path)"])  // logged and mailed
 public final class WSALogging: Sendable {
     /// The program name (`cu4`, `curate`, `dbrpcserver`).
     public let program: String

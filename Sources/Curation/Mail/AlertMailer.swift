@@ -88,9 +88,7 @@ public final class AlertMailer: Sendable {
             var statistics = Statistics()
         }
 
-        /// The spool every mail goes through.
         let spool: MailSpool
-        /// The relay.
         let client: SMTPClient
         private let retryInitial: Double
         private let retryMax: Double
@@ -99,8 +97,8 @@ public final class AlertMailer: Sendable {
         private let condition = NSCondition()
         private var state = State()  // guarded by `condition`
 
-        init(spool: MailSpool, client: SMTPClient, retrySeconds: Double = 5,
-                    retryMaxSeconds: Double = 600, diagnostics: (@Sendable (String) -> Void)? = nil)
+        init(spool: MailSpool, client: SMTPClient, retrySeconds: Double,
+             retryMaxSeconds: Double, diagnostics: (@Sendable (String) -> Void)?)
         {
             self.spool = spool
             self.client = client
@@ -125,9 +123,6 @@ public final class AlertMailer: Sendable {
             abortHandle.abort()
         }
 
-        /// Queues a mail: spools it (disk only, never the network) and wakes the sender unless it
-        /// is backing off after a failure. If the spool cannot be written the mail is kept in
-        /// memory and spooled again by the sender.
         func send(_ message: MailMessage) {
             var spoolError: CurationError? = nil
             do {
@@ -147,10 +142,6 @@ public final class AlertMailer: Sendable {
             }
         }
 
-        /// Asks for a delivery pass now (even while backing off) and waits up to `timeout`
-        /// seconds for it. Returns true if the spool was empty after a pass that started after
-        /// this call.
-        @discardableResult
         func flush(timeout: Double) -> Bool {
             let deadline = Date().addingTimeInterval(max(0, timeout))
             condition.lock()
@@ -165,9 +156,7 @@ public final class AlertMailer: Sendable {
             return state.completedPasses >= target && state.lastPassClean
         }
 
-        /// Stops the sender thread, aborting a delivery in progress; waits up to `timeout`
-        /// seconds for it to end. Undelivered mail stays in the spool.
-        func stop(timeout: Double = 5) {
+        func stop(timeout: Double) {
             let deadline = Date().addingTimeInterval(max(0, timeout))
             condition.lock()
             state.stopping = true
@@ -181,14 +170,12 @@ public final class AlertMailer: Sendable {
             condition.unlock()
         }
 
-        /// A snapshot of the counters.
         var statistics: Statistics {
             condition.lock()
             defer { condition.unlock() }
             return state.statistics
         }
 
-        /// True while the sender is inside a delivery pass.
         var isDelivering: Bool {
             condition.lock()
             defer { condition.unlock() }
