@@ -103,7 +103,7 @@ public final class RotatingLogFile: @unchecked Sendable {
     }
 
     /// The archive path for `day` (`<file>.YYYY-MM-DD`), or `.1`, `.2` … if taken.
-    public func archivePath(day: Int) -> String {
+    func archivePath(day: Int) -> String {
         let base = "\(path).\(UTCTime.dayString(day))"
         var candidate = base
         var counter = 0
