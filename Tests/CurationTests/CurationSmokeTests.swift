@@ -1,6 +1,0 @@
-import Testing
-@testable import Curation
-
-@Test func CurationModuleLoads() {
-    #expect(Bool(true))
-}
