@@ -112,7 +112,7 @@ struct EncodedParameters {
                 append(PostgresOID.timestamptz, binary: true) { $0.appendBigEndian(Int64(micros)) }
             }
             offsets.append(start)
-            lengths.append(Int32(bytes.count - start))
+            lengths.append(Int32(bytes.count - start - (formats.last == 0 ? 1 : 0)))
         }
         bytes.append(0)  // so the buffer is never empty and every offset has an address
     }
