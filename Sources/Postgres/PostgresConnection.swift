@@ -113,7 +113,8 @@ public final class PostgresConnection: @unchecked Sendable {
         return handle.map { PQbackendPID($0) } ?? 0
     }
 
-    /// Receives the server's NOTICE/WARNING messages (discarded when nil).
+    /// Receives the server's NOTICE/WARNING messages (discarded when nil). It is called in the
+    /// middle of a libpq call, so it must not use the connection.
     public var noticeHandler: (@Sendable (String) -> Void)? {
         get { lock.lock(); defer { lock.unlock() }; return notices.handler }
         set { lock.lock(); defer { lock.unlock() }; notices.handler = newValue }
