@@ -123,3 +123,9 @@ struct WSADBTests {
         #expect(noDatabase.status == 64)
     }
 }
+
+@Test("libpq is PostgreSQL 15 or later, and thread-safe")
+func libraryVersion() {
+    #expect(PostgresLibrary.version >= 150_000)
+    #expect(PostgresLibrary.isThreadSafe)
+}
