@@ -9,5 +9,5 @@ struct WSABench: ParsableCommand {
         commandName: "wsabench",
         abstract: "Measure our FITS and database paths against their references, side by side.",
         version: WSAVersion.current,
-        subcommands: [FITSBenchmark.self])
+        subcommands: [FITSBenchmark.self, CopyBenchmark.self])
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The benchmarks (never part of the tests). Builds in release mode, starts the throwaway cluster,
+# simulates one full-size frame, then prints each of our figures beside its reference, measured
+# side by side in the same run. Record the output in docs/benchmarks.md.
+#   WSA_BENCH_ROWS  rows for the COPY benchmark (default 1000000)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export WSA_BUILD=release
+source scripts/setup.sh
+wsa_install_packages
+wsa_build
+
+WSA_DATABASE=$(scripts/pg.sh start)
+export WSA_DATABASE
+"$WSA_BIN_DIR/wsadb" migrate --database "$WSA_DATABASE" --sql-dir sql >/dev/null
+
+data=$root/.wsa/bench
+if [ ! -f "$data/COMPLETE.bench" ]; then
+  rm -rf "$data"
+  "$WSA_BIN_DIR/wfcamsim" --out "$data" --seed 7 --size 2048 --programmes LAS --nights 20051012 \
+    --pointings 1 --exposures 1 --quiet
+  touch "$data/COMPLETE.bench"
+fi
+frame=$(find "$data" -name 'w*_sf_st.fit' | sort | head -1)
+
+echo "== $(date -u +%FT%TZ) on $(nproc) cores, wsa $("$WSA_BIN_DIR/wsabench" --version)"
+"$WSA_BIN_DIR/wsabench" fits "$frame" --repeat 3
+"$WSA_BIN_DIR/wsabench" copy --database "$WSA_DATABASE" --rows "${WSA_BENCH_ROWS:-1000000}" --repeat 3
