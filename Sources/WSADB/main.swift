@@ -25,23 +25,32 @@ struct WSADB: ParsableCommand {
 
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "libpq connection string or URL of the database (default: $WSA_DATABASE).",
+        "libpq connection string or URL of the database "
+            + "(default: $WSA_DATABASE, else [database] url of the config file).",
         valueName: "conninfo"))
     var database: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The WSA config file (default: $WSA_CONFIG, else ./wsa.toml).", valueName: "file"))
+    var config: String?
 
     @Option(name: .customLong("sql-dir"), help: ArgumentHelp(
         "Directory of NNNN_name.sql migration files.", valueName: "dir"))
     var sqlDirectory: String = "sql"
 
     func validate() throws {
-        if resolvedDatabase == nil {
-            throw ValidationError("no database given: pass --database or set WSA_DATABASE")
+        do {
+            _ = try resolvedDatabase()
+        } catch let error as CurationError {
+            throw ValidationError(error.description)
         }
     }
 
-    var resolvedDatabase: String? {
-        let env = ProcessInfo.processInfo.environment["WSA_DATABASE"]
-        return database ?? (env?.isEmpty == false ? env : nil)
+    /// --database, else $WSA_DATABASE, else the config file's `[database] url`.
+    func resolvedDatabase() throws -> String {
+        if let database { return database }
+        if let env = ProcessInfo.processInfo.environment["WSA_DATABASE"], !env.isEmpty { return env }
+        return try WSAConfig.load(configFile: config).database.url
     }
 
     func migrator() throws -> SchemaMigrator {
@@ -56,7 +65,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     func connect() throws -> PostgresConnection {
-        try PostgresConnection(resolvedDatabase!, applicationName: "wsadb")
+        try PostgresConnection(try resolvedDatabase(), applicationName: "wsadb")
     }
 }
 
