@@ -212,7 +212,7 @@ struct XMLRPCDecoder {
             }
             return .dateTime(dt)
         case "base64":
-            guard let bytes = Base64.decode(try scalarText(type).utf8) else { throw invalid("malformed <base64> value") }
+            guard let bytes = Base64.decode(try scalarText(type)) else { throw invalid("malformed <base64> value") }
             return .base64(bytes)
         case "nil":
             guard try scalarText(type).isXMLSpace else { throw invalid("<nil/> must be empty") }

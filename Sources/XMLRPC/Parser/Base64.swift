@@ -38,44 +38,54 @@ enum Base64 {
     /// Decodes base64 text, ignoring whitespace (Python writes 76-column lines); padding may
     /// be present or absent. Nil for any other character, data after padding, or a dangling
     /// single sextet.
-    static func decode(_ text: some Sequence<UInt8>) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.underestimatedCount * 3 / 4)
-        var acc: UInt32 = 0
-        var count = 0  // sextets in acc
-        var padding = 0
-        for c in text {
-            if XMLBytes.isSpace(c) { continue }
-            if c == UInt8(ascii: "=") {
-                padding += 1
-                continue
-            }
-            guard padding == 0 else { return nil }
-            let v = table[Int(c)]
-            guard v != 0xFF else { return nil }
-            acc = acc << 6 | UInt32(v)
-            count += 1
-            if count == 4 {
-                out.append(UInt8(acc >> 16 & 0xFF))
-                out.append(UInt8(acc >> 8 & 0xFF))
-                out.append(UInt8(acc & 0xFF))
-                acc = 0
-                count = 0
+    static func decode(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { decode($0) }
+    }
+
+    static func decode(_ u: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: u.count / 4 * 3 + 3) { out, written in
+            table.withUnsafeBufferPointer { t in
+                var o = 0
+                var acc: UInt32 = 0
+                var count = 0  // sextets in acc
+                var padding = 0
+                for c in u {
+                    let v = t[Int(c)]
+                    if v != 0xFF, padding == 0 {
+                        acc = acc << 6 | UInt32(v)
+                        count += 1
+                        if count == 4 {
+                            out[o] = UInt8(truncatingIfNeeded: acc >> 16)
+                            out[o + 1] = UInt8(truncatingIfNeeded: acc >> 8)
+                            out[o + 2] = UInt8(truncatingIfNeeded: acc)
+                            o += 3
+                            acc = 0
+                            count = 0
+                        }
+                    } else if c == UInt8(ascii: "=") {
+                        padding += 1
+                    } else if !XMLBytes.isSpace(c) {
+                        valid = false  // a foreign character, or data after padding
+                        return
+                    }
+                }
+                switch (count, padding) {
+                case (0, 0): break
+                case (2, 0), (2, 2):
+                    out[o] = UInt8(truncatingIfNeeded: acc >> 4)
+                    o += 1
+                case (3, 0), (3, 1):
+                    out[o] = UInt8(truncatingIfNeeded: acc >> 10)
+                    out[o + 1] = UInt8(truncatingIfNeeded: acc >> 2)
+                    o += 2
+                default:
+                    valid = false
+                }
+                written = o
             }
         }
-        switch count {
-        case 0:
-            guard padding == 0 else { return nil }
-        case 2:
-            guard padding == 0 || padding == 2 else { return nil }
-            out.append(UInt8(acc >> 4 & 0xFF))
-        case 3:
-            guard padding <= 1 else { return nil }
-            out.append(UInt8(acc >> 10 & 0xFF))
-            out.append(UInt8(acc >> 2 & 0xFF))
-        default:
-            return nil
-        }
-        return out
+        return valid ? out : nil
     }
 }

@@ -95,7 +95,8 @@ struct XMLTokenizer {
                 if rootSeen { return .endOfDocument }
                 throw error(.parseError, pos == 0 ? "empty body" : "no root element")
             }
-            guard b[pos] == UInt8(ascii: "<"), pos + 1 < n else {
+            if b[pos] == UInt8(ascii: "<"), pos + 1 == n { throw truncated() }
+            guard b[pos] == UInt8(ascii: "<") else {
                 throw error(.parseError, rootSeen ? "content after the root element" : "text before the root element")
             }
             switch b[pos + 1] {
@@ -368,7 +369,8 @@ struct XMLTokenizer {
     }
 
     private func refusedPI() -> XMLRPCError {
-        if XMLBytes.hasPrefix(b, at: pos, XMLBytes.xmlDecl) {
+        if XMLBytes.hasPrefix(b, at: pos, XMLBytes.xmlDecl), pos + 5 < b.count,
+           XMLBytes.isSpace(b[pos + 5]) || b[pos + 5] == UInt8(ascii: "?") {
             return error(.parseError, "XML declaration not at the start of the body")
         }
         return error(.parseError, "processing instructions are refused")
