@@ -218,4 +218,16 @@ extension XMLRPCError.Code {
         }
         #expect(sums == (0..<200).reduce(0) { $0 + 2 * $1 })
     }
+
+    @Test func registeringANameTwiceOrABuiltinTraps() async {
+        await #expect(processExitsWith: .failure) {
+            var r = XMLRPCMethodRegistry()
+            r.register("a", help: "", signatures: [], access: .anyRole) { _, _ in nil }
+            r.register("a", help: "", signatures: [], access: .anyRole) { _, _ in nil }
+        }
+        await #expect(processExitsWith: .failure) {
+            var r = XMLRPCMethodRegistry()
+            r.register("system.listMethods", help: "", signatures: [], access: .anyRole) { _, _ in nil }
+        }
+    }
 }
