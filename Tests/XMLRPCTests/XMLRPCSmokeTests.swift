@@ -1,6 +1,0 @@
-import Testing
-@testable import XMLRPC
-
-@Test func xmlrpcModuleLoads() {
-    #expect(Bool(true))
-}
