@@ -120,11 +120,25 @@ struct QueryTests {
             let db = try PostgresConnection(conninfo)
             defer { db.close() }
             let handle = try db.makeCancelHandle()
-            let canceller = Task.detached {
-                try await Task.sleep(for: .milliseconds(300))
-                try handle.cancel()
+            final class Flag: @unchecked Sendable {
+                let lock = NSLock()
+                var value = false
+                func set() { lock.lock(); value = true; lock.unlock() }
+                var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
             }
-            let error = #expect(throws: PostgresError.self) { try db.execute("SELECT pg_sleep(30)", []) }
+            let finished = Flag()
+            // A cancel that arrives before the statement starts is ignored by the server, so keep
+            // cancelling (bounded) until the statement has ended.
+            let canceller = Task.detached {
+                for _ in 0..<200 where !finished.isSet {
+                    try await Task.sleep(for: .milliseconds(100))
+                    if !finished.isSet { try handle.cancel() }
+                }
+            }
+            let error = #expect(throws: PostgresError.self) {
+                defer { finished.set() }
+                try db.execute("SELECT pg_sleep(30)", [])
+            }
             #expect(error?.sqlState == SQLState.queryCanceled)
             try await canceller.value
             #expect(try db.queryValue(Int.self, "SELECT 7") == 7)

@@ -119,8 +119,10 @@ struct WSADBTests {
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(!refused.stderr.contains("pw-xyzzy"))
 
-        let noDatabase = try runProcess(wsadb, ["migrate"], environment: ["WSA_DATABASE": ""], currentDirectory: root)
-        #expect(noDatabase.status == 64)
+        let badConfig = try runProcess(wsadb, ["migrate", "--config", "/nonexistent/wsa.toml"],
+                                       environment: ["WSA_DATABASE": ""], currentDirectory: root)
+        #expect(badConfig.status == 64)
+        #expect(badConfig.stderr.contains("/nonexistent/wsa.toml"))
     }
 }
 
