@@ -8,7 +8,7 @@
 #   status   exit 0 and print the conninfo when running, exit 3 when not.
 #   url      print the conninfo of the running cluster (exit 3 when not running).
 #   destroy  stop and delete the cluster's data directory.
-# env: WSA_PG_PORT (default 55432), WSA_PG_BIN (default: PostgreSQL 15's bindir).
+# env: WSA_PG_PORT (default 55432, or the next free port when that one is busy), WSA_PG_BIN (default: PostgreSQL 15's bindir).
 # Only the conninfo goes to stdout, so `export WSA_TEST_DATABASE=$(scripts/pg.sh start)` works.
 #
 # The cluster lives at <working tree>/.wsa/pg. PostgreSQL refuses to run as root, so when this
@@ -149,7 +149,15 @@ start() {
     fi
     rm -f "$SOCKDIR/.s.PGSQL.$PORT" "$SOCKDIR/.s.PGSQL.$PORT.lock" 2>/dev/null || true
     if port_busy "$PORT"; then
-        die "port $PORT on 127.0.0.1 is in use by another program; set WSA_PG_PORT to a free port"
+        # With no port asked for, a busy default (another checkout's cluster, say) moves us on
+        # to the next free port; an explicit WSA_PG_PORT is kept or refused.
+        [ -z "${WSA_PG_PORT:-}" ] || die "port $PORT on 127.0.0.1 is in use by another program; set WSA_PG_PORT to a free port"
+        local tried=$PORT
+        while port_busy "$PORT"; do
+            PORT=$((PORT + 1))
+            (( PORT < tried + 50 )) || die "ports $tried-$PORT on 127.0.0.1 are all in use; set WSA_PG_PORT to a free port"
+        done
+        note "port $tried is in use; using $PORT"
     fi
     write_settings
     local log=$DATA/server.log
