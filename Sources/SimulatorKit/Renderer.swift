@@ -116,7 +116,7 @@ enum Renderer {
                     addExtended(to: image, width: n, height: n, x: x, y: y, flux: flux,
                                 effectiveRadius: source.effectiveRadius / pixelScale,
                                 axisRatio: source.axisRatio, angle: phi, sersic: source.sersicIndex,
-                                psfSigma: c.seeing / 2.3548)
+                                psfSigma: c.seeing / 2.3548, noise: c.expectedSkyNoise)
                 }
                 if x >= 0.5 && x < Double(n) + 0.5 && y >= 0.5 && y < Double(n) + 0.5 {
                     hits.append(TruthHit(sourceID: source.id, x: x, y: y, flux: flux, mag: mag, type: source.type))
@@ -150,16 +150,40 @@ enum Renderer {
     /// Adds an elliptical Sérsic profile convolved with a Gaussian PSF, normalised to `flux`.
     static func addExtended(to image: UnsafeMutableBufferPointer<Float>, width: Int, height: Int,
                             x: Double, y: Double, flux: Double, effectiveRadius re: Double,
-                            axisRatio q: Double, angle phi: Double, sersic nIndex: Double, psfSigma: Double) {
+                            axisRatio q: Double, angle phi: Double, sersic nIndex: Double, psfSigma: Double,
+                            noise: Double) {
         let re = max(re, 0.3)
+        let bn = 2 * nIndex - 1.0 / 3 + 4 / (405 * nIndex)
+        // Faint sources (total below 5σ of one pixel) are drawn as a single Gaussian blob of the
+        // same second moments: invisible in detail, cheap to draw.
+        if flux < 5 * noise {
+            let s2 = psfSigma * psfSigma + 0.5 * re * re * (1 + q * q) / 2
+            let rad = 3 * s2.squareRoot()
+            let i0 = max(0, Int((x - 1 - rad).rounded(.down))), i1 = min(width - 1, Int((x - 1 + rad).rounded(.up)))
+            let j0 = max(0, Int((y - 1 - rad).rounded(.down))), j1 = min(height - 1, Int((y - 1 + rad).rounded(.up)))
+            guard i0 <= i1, j0 <= j1 else { return }
+            let amp = flux / (2 * .pi * s2)
+            for j in j0...j1 {
+                let dy = Double(j + 1) - y
+                for i in i0...i1 {
+                    let dx = Double(i + 1) - x
+                    image[j * width + i] += Float(amp * exp(-(dx * dx + dy * dy) / (2 * s2)))
+                }
+            }
+            return
+        }
+        // Truncate where the intrinsic profile falls below 2% of the pixel noise.
         let extent = nIndex <= 0.5 ? 3.0 : (nIndex <= 1 ? 5.0 : 8.0)
+        let ie = flux * pow(bn, 2 * nIndex) / (2 * .pi * q * re * re * nIndex * exp(bn) * tgamma(2 * nIndex))
+        let floor = 0.02 * max(noise, 1e-3)
+        let reach = ie > floor ? re * pow(1 + log(ie / floor) / bn, nIndex) : re
         let kr = max(1, Int((3 * psfSigma).rounded(.up)))
-        let half = min(100, Int((extent * re).rounded(.up)) + kr + 1)
+        let half = min(100, Int(min(extent * re, max(reach, re)).rounded(.up)) + kr + 1)
         let side = 2 * half + 1
         let ic = Int((x - 1).rounded()), jc = Int((y - 1).rounded())
         // Skip stamps that cannot touch the image.
         if ic + half < 0 || jc + half < 0 || ic - half >= width || jc - half >= height { return }
-        let bn = 2 * nIndex - 1.0 / 3 + 4 / (405 * nIndex)
+        let fine = (1.5 * re + 1) * (1.5 * re + 1)
         let cp = cos(phi), sp = sin(phi)
         var stamp = [Double](repeating: 0, count: side * side)
         func profile(_ dx: Double, _ dy: Double) -> Double {
@@ -179,7 +203,7 @@ enum Renderer {
             for a in 0..<side {
                 let dx0 = Double(ic - half + a + 1) - x
                 let d2 = dx0 * dx0 + dy0 * dy0
-                let s = d2 < 4 ? 5 : 3
+                let s = d2 < 2.25 ? 5 : (d2 < fine ? 3 : 1)
                 var sum = 0.0
                 for sb in 0..<s {
                     let dy = dy0 + (Double(sb) + 0.5) / Double(s) - 0.5
