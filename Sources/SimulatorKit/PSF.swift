@@ -163,6 +163,10 @@ enum Aperture {
                         frac = 1
                     } else if d >= r + half {
                         continue
+                    } else if r > 5 {
+                        // Large circles: the boundary is nearly straight across a pixel.
+                        frac = min(1, max(0, r - d + 0.5))
+                        if frac == 0 { continue }
                     } else {
                         var n = 0
                         for b in 0..<5 {

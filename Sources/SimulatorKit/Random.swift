@@ -78,20 +78,23 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
         return Int(next() % UInt64(n))
     }
 
-    /// Standard normal deviate (Box–Muller, both values used).
+    /// Standard normal deviate (polar Box–Muller, both values used).
     @inline(__always)
     public mutating func gaussian() -> Double {
         if let s = spare {
             spare = nil
             return s
         }
-        var u = uniform()
-        while u <= 1e-300 { u = uniform() }
-        let v = uniform()
-        let r = (-2.0 * Foundation.log(u)).squareRoot()
-        let a = 2.0 * Double.pi * v
-        spare = r * Foundation.sin(a)
-        return r * Foundation.cos(a)
+        // Marsaglia's polar form: no trigonometry.
+        var u = 0.0, v = 0.0, s = 0.0
+        repeat {
+            u = 2 * uniform() - 1
+            v = 2 * uniform() - 1
+            s = u * u + v * v
+        } while s >= 1 || s == 0
+        let f = (-2.0 * Foundation.log(s) / s).squareRoot()
+        spare = v * f
+        return u * f
     }
 
     /// Normal deviate with mean and standard deviation.

@@ -75,7 +75,6 @@ enum Renderer {
                 model[j * n + i] = Float(c.skyLevel * (1 + gx + gy))
             }
         }
-        let sky = model
         let band = frame.passband
         let epoch = frame.epoch
 
@@ -132,7 +131,11 @@ enum Renderer {
         var pixels = [Int32](repeating: 0, count: n * n)
         for k in 0..<(n * n) {
             if defects.dead[k] {
-                pixels[k] = Int32(Double(sky[k]).rounded())
+                // Dead pixels hold the interpolated sky (no source, no noise); confidence 0.
+                let i = k % n, j = k / n
+                let gx = c.skyGradientX * ((Double(i) + 0.5) / Double(n) - 0.5)
+                let gy = c.skyGradientY * ((Double(j) + 0.5) / Double(n) - 0.5)
+                pixels[k] = Int32((c.skyLevel * (1 + gx + gy)).rounded())
                 continue
             }
             let m = Double(model[k])
