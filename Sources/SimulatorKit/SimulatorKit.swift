@@ -117,12 +117,19 @@ public final class Simulator: Sendable {
         try fm.createDirectory(at: externalDir, withIntermediateDirectories: true)
 
         let plane = FocalPlane(size: config.detectorSize)
-        let pops = populations()
-        let defects = (1...4).map { DetectorDefects(camnum: $0, size: config.detectorSize, seed: config.seed) }
-        var confidence: [Int: [[Int16]]] = [:]
-        for nj in Set(plan.frames.map(\.njitter)) {
-            confidence[nj] = defects.map { $0.confidence(njitter: nj) }
+        // Set-up work runs on every core too: populations, detector defects, confidence maps.
+        let pops = Self.parallelMap(config.programmes, jobs: config.jobs) {
+            SkyPopulation(programme: $0, seed: self.config.seed, focalPlane: plane, pointings: self.config.pointings,
+                          starScale: self.config.starDensity, galaxyScale: self.config.galaxyDensity)
         }
+        let defects = Self.parallelMap(Array(1...4), jobs: config.jobs) {
+            DetectorDefects(camnum: $0, size: self.config.detectorSize, seed: self.config.seed)
+        }
+        let jitters = Set(plan.frames.map(\.njitter)).sorted()
+        let pairs = jitters.flatMap { nj in defects.map { (nj, $0) } }
+        let maps = Self.parallelMap(pairs, jobs: config.jobs) { $0.1.confidence(njitter: $0.0) }
+        var confidence: [Int: [[Int16]]] = [:]
+        for (k, pair) in pairs.enumerated() { confidence[pair.0, default: []].append(maps[k]) }
         // Night-mean zero points per band over the good frames' detectors.
         var zps: [String: [Double]] = [:]
         for f in plan.frames where f.corruption == nil {
@@ -268,6 +275,32 @@ public final class Simulator: Sendable {
         try TableWriter.writeFITS(dir.appendingPathComponent("detectors.fits").path, extname: "DETECTORS",
                                   columns: detectorColumns)
         try TableWriter.writeCSV(dir.appendingPathComponent("detectors.csv").path, columns: detectorColumns)
+    }
+}
+
+extension Simulator {
+    /// `map` over `jobs` threads, results in input order.
+    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], jobs: Int, _ body: @Sendable (T) -> R) -> [R] {
+        let box = ResultBox<R>(count: items.count)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, items.count))) { worker in
+            var i = worker
+            while i < items.count {
+                box.set(i, body(items[i]))
+                i += max(1, min(jobs, items.count))
+            }
+        }
+        return box.values.map { $0! }
+    }
+}
+
+/// Results written by several threads at distinct indices.
+final class ResultBox<R>: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [R?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: R) {
+        lock.lock(); defer { lock.unlock() }
+        values[i] = v
     }
 }
 
