@@ -105,7 +105,12 @@ public struct Extractor: Sendable {
         kernel = kernel.map { $0 / ksum }
         let k2 = kernel.reduce(0) { $0 + Double($1 * $1) }
         let sigmaS = sigma * k2  // noise of the filtered image: σ · Σk² for a separable kernel
-        let smooth = convolve(residual, kernel: kernel)
+        // Filtered image in units scaled to the confidence: where fewer exposures cover a pixel
+        // (low confidence at the jittered edges) the noise is higher by √(100/conf).
+        var smooth = convolve(residual, kernel: kernel)
+        for k in 0..<(n * n) where good[k] && conf[k] < 100 {
+            smooth[k] *= Float((Double(conf[k]) / 100).squareRoot())
+        }
         let threshold = isophoteSigma * sigma
         let detectLevel = Float(isophoteSigma * sigmaS), peakLevel = Float(peakSigma * sigmaS)
 
