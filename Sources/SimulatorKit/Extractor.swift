@@ -411,7 +411,7 @@ public struct Extractor: Sendable {
         // Windowed (Gaussian-weighted) centroid, started at the isophotal one.
         var (cx, cy) = (xIso, yIso)
         let sw2 = 2 * pow(fwhm / 2.3548, 2)
-        let box = Int((4 * fwhm).rounded(.up)) + 1
+        let box = Int((4 * fwhm / 2.3548).rounded(.up)) + 1  // 4σ of the window
         var converged = false
         for _ in 0..<30 {
             var w0 = 0.0, wx = 0.0, wy = 0.0
@@ -426,7 +426,7 @@ public struct Extractor: Sendable {
             guard w0 > 0 else { break }
             let ddx = wx / w0, ddy = wy / w0
             cx += ddx; cy += ddy
-            if ddx * ddx + ddy * ddy < 1e-10 { converged = true; break }
+            if ddx * ddx + ddy * ddy < 1e-8 { converged = true; break }
         }
         if !converged || (cx - xIso) * (cx - xIso) + (cy - yIso) * (cy - yIso) > 2.25 {
             cx = xIso; cy = yIso
@@ -442,7 +442,7 @@ public struct Extractor: Sendable {
         // isophotal ones; isophotal moments when that is ill-conditioned.
         let ww = pow(1.5 * fwhm / 2.3548, 2)
         var mw0 = 0.0, mxx = 0.0, myy = 0.0, mxy = 0.0
-        let wb = Int((4.5 * fwhm).rounded(.up)) + 1
+        let wb = Int((6 * fwhm / 2.3548).rounded(.up)) + 1  // 4σ of the window
         let icw = Int(cx.rounded()) - 1, jcw = Int(cy.rounded()) - 1
         for j in stride(from: max(0, jcw - wb), through: min(n - 1, jcw + wb), by: 1) {
             for i in stride(from: max(0, icw - wb), through: min(n - 1, icw + wb), by: 1) where good[j * n + i] {

@@ -133,63 +133,90 @@ enum Aperture {
         var confCount: [Int]
     }
 
-    /// Fluxes in circles of `radii` about FITS position (cx, cy). `good` marks usable pixels
-    /// (nil: all); bad pixels add nothing.
+    /// Fluxes in circles of `radii` (ascending) about FITS position (cx, cy). `good` marks usable
+    /// pixels (nil: all); bad pixels add nothing. Pixels wholly inside a circle are summed once
+    /// into the annulus where they enter and accumulated outwards; only boundary pixels are
+    /// sub-sampled (5×5), or cut by a straight-edge approximation for radii above 5 pixels.
     static func fluxes(image: [Float], width: Int, height: Int, cx: Double, cy: Double,
                        radii: [Double], good: [Bool]?, conf: [Int16]? = nil) -> Result {
-        var res = Result(flux: [Double](repeating: 0, count: radii.count),
-                         bad: [Int](repeating: 0, count: radii.count),
-                         confSum: [Double](repeating: 0, count: radii.count),
-                         confCount: [Int](repeating: 0, count: radii.count))
-        guard let rmax = radii.max(), rmax > 0 else { return res }
+        let m = radii.count
+        var res = Result(flux: [Double](repeating: 0, count: m), bad: [Int](repeating: 0, count: m),
+                         confSum: [Double](repeating: 0, count: m), confCount: [Int](repeating: 0, count: m))
+        guard let rmax = radii.last, rmax > 0 else { return res }
+        // Order the radii (callers pass them ascending; sort defensively) and remember where each goes.
+        let order = radii.indices.sorted { radii[$0] < radii[$1] }
+        let r = order.map { radii[$0] }
+        let rLargest = r[m - 1]
         let half = 0.7072
-        let i0 = Int((cx - 1 - rmax - 1).rounded(.down)), i1 = Int((cx - 1 + rmax + 1).rounded(.up))
-        let j0 = Int((cy - 1 - rmax - 1).rounded(.down)), j1 = Int((cy - 1 + rmax + 1).rounded(.up))
-        let sq = radii.map { $0 * $0 }
-        for j in j0...j1 {
-            let dy = Double(j + 1) - cy
-            for i in i0...i1 {
-                let dx = Double(i + 1) - cx
-                let d = (dx * dx + dy * dy).squareRoot()
-                if d >= rmax + half { continue }
-                let inside = i >= 0 && i < width && j >= 0 && j < height
-                let idx = j * width + i
-                let usable = inside && (good?[idx] ?? true)
-                let value = usable ? Double(image[idx]) : 0
-                for k in radii.indices {
-                    let r = radii[k]
-                    let frac: Double
-                    if d <= r - half {
-                        frac = 1
-                    } else if d >= r + half {
-                        continue
-                    } else if r > 5 {
-                        // Large circles: the boundary is nearly straight across a pixel.
-                        frac = min(1, max(0, r - d + 0.5))
-                        if frac == 0 { continue }
-                    } else {
-                        var n = 0
-                        for b in 0..<5 {
-                            let oy = dy + (Double(b) + 0.5) / 5 - 0.5
-                            for a in 0..<5 {
-                                let ox = dx + (Double(a) + 0.5) / 5 - 0.5
-                                if ox * ox + oy * oy <= sq[k] { n += 1 }
+        var fullFlux = [Double](repeating: 0, count: m + 1), fullBad = [Int](repeating: 0, count: m + 1)
+        var fullConf = [Double](repeating: 0, count: m + 1), fullCount = [Int](repeating: 0, count: m + 1)
+        var flux = [Double](repeating: 0, count: m), bad = [Int](repeating: 0, count: m)
+        var confSum = [Double](repeating: 0, count: m), confCount = [Int](repeating: 0, count: m)
+        let i0 = Int((cx - 1 - rLargest - 1).rounded(.down)), i1 = Int((cx - 1 + rLargest + 1).rounded(.up))
+        let j0 = Int((cy - 1 - rLargest - 1).rounded(.down)), j1 = Int((cy - 1 + rLargest + 1).rounded(.up))
+        let limit = (rLargest + half) * (rLargest + half)
+        image.withUnsafeBufferPointer { img in
+            for j in j0...j1 {
+                let dy = Double(j + 1) - cy
+                for i in i0...i1 {
+                    let dx = Double(i + 1) - cx
+                    let d2 = dx * dx + dy * dy
+                    if d2 >= limit { continue }
+                    let d = d2.squareRoot()
+                    let inside = i >= 0 && i < width && j >= 0 && j < height
+                    let idx = j * width + i
+                    let usable = inside && (good?[idx] ?? true)
+                    let value = usable ? Double(img[idx]) : 0
+                    let c = (usable && conf != nil) ? Double(conf![idx]) : 0
+                    // First circle that holds the whole pixel.
+                    var k = 0
+                    while k < m && r[k] < d + half {
+                        if r[k] > d - half {
+                            // Boundary pixel of circle k.
+                            let frac: Double
+                            if r[k] > 5 {
+                                frac = min(1, max(0, r[k] - d + 0.5))
+                            } else {
+                                var n = 0
+                                let rk2 = r[k] * r[k]
+                                for b in 0..<5 {
+                                    let oy = dy + (Double(b) + 0.5) / 5 - 0.5
+                                    for a in 0..<5 {
+                                        let ox = dx + (Double(a) + 0.5) / 5 - 0.5
+                                        if ox * ox + oy * oy <= rk2 { n += 1 }
+                                    }
+                                }
+                                frac = Double(n) / 25
+                            }
+                            if frac > 0 {
+                                if usable {
+                                    flux[k] += frac * value
+                                    if conf != nil { confSum[k] += c; confCount[k] += 1 }
+                                } else if frac >= 0.5 {
+                                    bad[k] += 1
+                                }
                             }
                         }
-                        if n == 0 { continue }
-                        frac = Double(n) / 25
+                        k += 1
                     }
                     if usable {
-                        res.flux[k] += frac * value
-                        if let conf {
-                            res.confSum[k] += Double(conf[idx])
-                            res.confCount[k] += 1
-                        }
-                    } else if frac >= 0.5 {
-                        res.bad[k] += 1
+                        fullFlux[k] += value
+                        if conf != nil { fullConf[k] += c; fullCount[k] += 1 }
+                    } else {
+                        fullBad[k] += 1
                     }
                 }
             }
+        }
+        // Whole pixels entering at circle k belong to every larger circle too.
+        var accFlux = 0.0, accBad = 0, accConf = 0.0, accCount = 0
+        for k in 0..<m {
+            accFlux += fullFlux[k]; accBad += fullBad[k]; accConf += fullConf[k]; accCount += fullCount[k]
+            let o = order[k]
+            res.flux[o] = flux[k] + accFlux
+            res.bad[o] = bad[k] + accBad
+            res.confSum[o] = confSum[k] + accConf
+            res.confCount[o] = confCount[k] + accCount
         }
         return res
     }
