@@ -170,11 +170,28 @@ public struct SkyPopulation: Sendable {
                                   axisRatio: disk ? rng.uniform(0.25, 1.0) : rng.uniform(0.6, 1.0),
                                   positionAngle: rng.uniform(0, 180)))
         }
-        // GPS: H2 emission-line knots — bright in H2, faint in K, absent in J and H.
+        // GPS: H2 emission-line knots — bright in H2, faint in K, absent in J and H: a few
+        // scattered ones plus, per pointing, an outflow chain of knots on one of its detectors.
         if programme == .GPS {
-            let n = max(4, rng.poisson(60 * starScale * area))
-            for _ in 0..<n {
-                let pos = randomPosition()
+            var positions: [SkyPosition] = []
+            for _ in 0..<max(4, rng.poisson(60 * starScale * area)) { positions.append(randomPosition()) }
+            let scale = focalPlane.pixelScale / 3600
+            for p in 0..<pointings {
+                let off = focalPlane.pointingOffset(index: p, count: pointings)
+                // A random quadrant's detector, within its central half.
+                let sx = rng.uniform() < 0.5 ? -1.0 : 1.0, sy = rng.uniform() < 0.5 ? -1.0 : 1.0
+                let half = Double(focalPlane.size) / 2
+                let cx = off.xi + scale * (sx * focalPlane.detectorOffset + rng.uniform(-0.5, 0.5) * half)
+                let cy = off.eta + scale * (sy * focalPlane.detectorOffset + rng.uniform(-0.5, 0.5) * half)
+                let length = min(60.0 / 3600, 0.4 * Double(focalPlane.size) * scale)
+                let angle = rng.uniform(0, .pi)
+                let count = 6 + rng.int(5)
+                for k in 0..<count {
+                    let t = (Double(k) / Double(count - 1) - 0.5) * length
+                    positions.append(Gnomonic.sky(xi: cx + t * cos(angle), eta: cy + t * sin(angle), centre: centre))
+                }
+            }
+            for pos in positions {
                 let h2 = rng.uniform(13.5, 16.5)
                 let m: [Passband: Double] = [.H2: h2, .K: h2 + rng.uniform(3.0, 4.5),
                                              .J: .nan, .H: .nan, .Y: .nan, .Z: .nan]

@@ -109,7 +109,7 @@ import TestSupport
                 if let kHit = nearest(catK, s), kHit.flux > found.flux / pow(10, 0.4 * 2) { brightInK += 1 }
             }
         }
-        #expect(onDetector >= 1, "no H2 knot landed on a detector")
+        #expect(onDetector >= 5, "only \(onDetector) H2 knots landed well inside a detector")
         #expect(Double(detectedH2) >= 0.8 * Double(onDetector), "\(detectedH2) of \(onDetector) knots detected in H2")
         #expect(brightInK == 0, "\(brightInK) knots are not at least 2 mag fainter in K")
     }
