@@ -95,7 +95,15 @@ public struct Extractor: Sendable {
         let data = pixels.map { Float($0) }
         let (bg, sigmaMap, skyLevel, sigma) = background(data: data, good: good)
         var residual = [Float](repeating: 0, count: n * n)
-        for k in 0..<(n * n) where good[k] { residual[k] = data[k] - bg[k] }
+        residual.withUnsafeMutableBufferPointer { r in
+            data.withUnsafeBufferPointer { d in
+                bg.withUnsafeBufferPointer { b in
+                    good.withUnsafeBufferPointer { g in
+                        for k in 0..<(n * n) where g[k] { r[k] = d[k] - b[k] }
+                    }
+                }
+            }
+        }
 
         // Detection on the filtered image.
         let sk = fwhm / 2.3548
@@ -114,32 +122,45 @@ public struct Extractor: Sendable {
         let threshold = isophoteSigma * sigma
         let detectLevel = Float(isophoteSigma * sigmaS), peakLevel = Float(peakSigma * sigmaS)
 
-        var label = [Int32](repeating: 0, count: n * n)
+        // Pixels above the isophote, not yet assigned to an object (cleared as they are taken).
+        var open = [UInt8](repeating: 0, count: n * n)
+        smooth.withUnsafeBufferPointer { sm in
+            good.withUnsafeBufferPointer { gd in
+                for k in 0..<(n * n) where gd[k] && sm[k] > detectLevel { open[k] = 1 }
+            }
+        }
         var rows: [CatalogueRow] = []
         var stack: [Int] = []
         var component: [Int] = []
         var objects: [[Int]] = []
-        var nextLabel: Int32 = 0
-        for start in 0..<(n * n) where label[start] == 0 && good[start] && smooth[start] > detectLevel {
-            nextLabel += 1
+        var start = 0
+        while true {
+            // Next unassigned pixel above the isophote, in raster order.
+            let found: Int? = open.withUnsafeBufferPointer { o in
+                var k = start
+                while k < n * n && o[k] == 0 { k += 1 }
+                return k < n * n ? k : nil
+            }
+            guard let seed = found else { break }
+            start = seed + 1
             component.removeAll(keepingCapacity: true)
-            stack.append(start)
-            label[start] = nextLabel
+            stack.append(seed)
+            open[seed] = 0
             var peak: Float = -.infinity
-            while let p = stack.popLast() {
-                component.append(p)
-                peak = max(peak, smooth[p])
-                let i = p % n, j = p / n
-                for dj in -1...1 {
-                    let jj = j + dj
-                    if jj < 0 || jj >= n { continue }
-                    for di in -1...1 {
-                        let ii = i + di
-                        if ii < 0 || ii >= n || (di == 0 && dj == 0) { continue }
-                        let q = jj * n + ii
-                        if label[q] == 0 && good[q] && smooth[q] > detectLevel {
-                            label[q] = nextLabel
-                            stack.append(q)
+            open.withUnsafeMutableBufferPointer { o in
+                smooth.withUnsafeBufferPointer { sm in
+                    while let p = stack.popLast() {
+                        component.append(p)
+                        peak = max(peak, sm[p])
+                        let i = p % n, j = p / n
+                        for jj in max(0, j - 1)...min(n - 1, j + 1) {
+                            for ii in max(0, i - 1)...min(n - 1, i + 1) {
+                                let q = jj * n + ii
+                                if o[q] != 0 {
+                                    o[q] = 0
+                                    stack.append(q)
+                                }
+                            }
                         }
                     }
                 }

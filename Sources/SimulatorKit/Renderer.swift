@@ -68,11 +68,11 @@ enum Renderer {
         let n = defects.size
         var model = [Float](repeating: 0, count: n * n)
         // Sky with a gentle gradient.
-        for j in 0..<n {
-            let gy = c.skyGradientY * ((Double(j) + 0.5) / Double(n) - 0.5)
-            for i in 0..<n {
-                let gx = c.skyGradientX * ((Double(i) + 0.5) / Double(n) - 0.5)
-                model[j * n + i] = Float(c.skyLevel * (1 + gx + gy))
+        let gxs = (0..<n).map { c.skyGradientX * ((Double($0) + 0.5) / Double(n) - 0.5) }
+        model.withUnsafeMutableBufferPointer { m in
+            for j in 0..<n {
+                let gy = c.skyGradientY * ((Double(j) + 0.5) / Double(n) - 0.5)
+                for i in 0..<n { m[j * n + i] = Float(c.skyLevel * (1 + gxs[i] + gy)) }
             }
         }
         let band = frame.passband
@@ -128,24 +128,38 @@ enum Renderer {
         var rng = Xoshiro256(seed: seed, "noise", frame.identity, c.camnum)
         let g = c.gain, rn2 = c.readNoise * c.readNoise, nj = Double(frame.njitter)
         let sat = DetectorDefects.saturation
+        // variance = (g·m + RN²)/(NJITTER·g²) · 100/conf, with 100/conf from a table.
+        let a = 1 / (nj * g), b = rn2 / (nj * g * g)
+        let maxConf = Int(conf.max() ?? 100)
+        let coverage = (0...max(maxConf, 1)).map { 100 / Double(max($0, 1)) }
         var pixels = [Int32](repeating: 0, count: n * n)
-        for k in 0..<(n * n) {
-            if defects.dead[k] {
-                // Dead pixels hold the interpolated sky (no source, no noise); confidence 0.
-                let i = k % n, j = k / n
-                let gx = c.skyGradientX * ((Double(i) + 0.5) / Double(n) - 0.5)
-                let gy = c.skyGradientY * ((Double(j) + 0.5) / Double(n) - 0.5)
-                pixels[k] = Int32((c.skyLevel * (1 + gx + gy)).rounded())
-                continue
+        pixels.withUnsafeMutableBufferPointer { out in
+            model.withUnsafeBufferPointer { mod in
+                conf.withUnsafeBufferPointer { cf in
+                    defects.dead.withUnsafeBufferPointer { dead in
+                        coverage.withUnsafeBufferPointer { cov in
+                            for k in 0..<(n * n) {
+                                if dead[k] {
+                                    // Dead pixels hold the sky (no source, no noise); confidence 0.
+                                    let i = k % n, j = k / n
+                                    let gx = c.skyGradientX * ((Double(i) + 0.5) / Double(n) - 0.5)
+                                    let gy = c.skyGradientY * ((Double(j) + 0.5) / Double(n) - 0.5)
+                                    out[k] = Int32((c.skyLevel * (1 + gx + gy)).rounded())
+                                    continue
+                                }
+                                let m = Double(mod[k])
+                                if m >= sat {
+                                    out[k] = Int32(sat)
+                                    continue
+                                }
+                                let variance = (a * max(m, 0) + b) * cov[Int(cf[k])]
+                                let v = min(sat, m + variance.squareRoot() * rng.gaussian())
+                                out[k] = Int32(v.rounded())
+                            }
+                        }
+                    }
+                }
             }
-            let m = Double(model[k])
-            if m >= sat {
-                pixels[k] = Int32(sat)
-                continue
-            }
-            let variance = (g * max(m, 0) + rn2) / (nj * g * g) * (100 / Double(max(conf[k], 1)))
-            let v = min(sat, m + variance.squareRoot() * rng.gaussian())
-            pixels[k] = Int32(v.rounded())
         }
         return RenderedDetector(pixels: pixels, hits: hits)
     }
