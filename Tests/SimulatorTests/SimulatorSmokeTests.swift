@@ -1,6 +1,0 @@
-import Testing
-@testable import SimulatorKit
-
-@Test func SimulatorModuleLoads() {
-    #expect(Bool(true))
-}
