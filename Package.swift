@@ -45,6 +45,14 @@ let package = Package(
 
         .target(name: "XMLRPC", swiftSettings: swiftSettings),
 
+        // The load server's core (dbrpcserver): the write lease and its fence, in PostgreSQL.
+        .target(name: "LoadServer", dependencies: ["Postgres", "XMLRPC", "Curation"],
+                swiftSettings: swiftSettings),
+
+        // The clean interface layer the CUs call (seed 004 §6).
+        .target(name: "Wrappers", dependencies: ["Curation"],
+                swiftSettings: swiftSettings),
+
         // Simulator of CASU deliveries.
         .target(name: "SimulatorKit", dependencies: ["FITS"],
                 swiftSettings: swiftSettings),
@@ -79,6 +87,10 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "LoadServerTests", dependencies: ["LoadServer", "Postgres", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "WrappersTests", dependencies: ["Wrappers", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -107,14 +107,8 @@ import TestSupport
         let good = dir.appendingPathComponent("good.fit").path
         try Self.writeGood(good)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: good)))
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
-        }
+        var rng = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
+        func next() -> Int { Int(truncatingIfNeeded: rng.next() >> 1) }
         for round in 0..<150 {
             var damaged = bytes
             for _ in 0..<(1 + round % 8) {

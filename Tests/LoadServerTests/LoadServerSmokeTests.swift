@@ -1,0 +1,6 @@
+import Testing
+@testable import LoadServer
+
+@Test func LoadServerModuleLoads() {
+    #expect(Bool(true))
+}

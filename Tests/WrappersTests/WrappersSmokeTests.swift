@@ -1,0 +1,6 @@
+import Testing
+@testable import Wrappers
+
+@Test func WrappersModuleLoads() {
+    #expect(Bool(true))
+}
