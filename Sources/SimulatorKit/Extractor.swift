@@ -278,7 +278,7 @@ public struct Extractor: Sendable {
         var m = Select.median(&v)
         var s: Float = 0
         var dev = [Float](repeating: 0, count: v.count)
-        for _ in 0..<3 {
+        for _ in 0..<2 {
             dev.removeAll(keepingCapacity: true)
             for x in v { dev.append(abs(x - m)) }
             s = 1.4826 * Select.median(&dev)
