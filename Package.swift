@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(name: "WSADB",
                           dependencies: [
                               "Postgres", "Curation",
+                              .product(name: "Logging", package: "swift-log"),
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ],
                           swiftSettings: swiftSettings),

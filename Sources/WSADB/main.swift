@@ -1,6 +1,7 @@
 import ArgumentParser
 import Curation
 import Foundation
+import Logging
 import Postgres
 
 struct WSADB: ParsableCommand {
@@ -69,13 +70,19 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// Runs a command body, turning any error into one line on stderr and exit status 1.
-func reportingFailure(_ body: () throws -> Void) throws {
+/// Runs a command body with the program's log file (and ERROR mails) set up, turning any error
+/// into one line on stderr, an ERROR in the log, and exit status 1.
+func reportingFailure(_ options: DatabaseOptions, _ body: (Logger) throws -> Void) throws {
+    let config = try WSAConfig.load(configFile: options.config)
+    let logging = try? WSALogging.bootstrap(program: "wsadb", config: config)
+    defer { _ = logging?.shutdown(timeout: 5) }
+    let logger = Logger(label: "wsa.wsadb")
     do {
-        try body()
+        try body(logger)
     } catch let exit as ExitCode {
         throw exit
     } catch {
+        logger.error("\(error)")
         FileHandle.standardError.write(Data("wsadb: \(error)\n".utf8))
         throw ExitCode.failure
     }
@@ -101,7 +108,7 @@ extension WSADB {
         var dryRun = false
 
         func run() throws {
-            try reportingFailure {
+            try reportingFailure(options) { logger in
                 let migrator = try options.migrator()
                 let connection = try options.connect()
                 defer { connection.close() }
@@ -111,6 +118,9 @@ extension WSADB {
                         print("would apply \(step.migration.fileName)")
                     } else {
                         print("applied \(step.migration.fileName) (\(step.milliseconds) ms)")
+                        logger.notice("applied migration \(step.migration.fileName)",
+                                      metadata: ["checksum": "\(step.migration.checksum)",
+                                                 "ms": "\(step.milliseconds)"])
                     }
                 }
                 let done = report.dryRun ? "dry run: \(plural(report.applied.count, "migration")) would be applied"
@@ -138,7 +148,7 @@ extension WSADB {
 
         func run() throws {
             var upToDate = true
-            try reportingFailure {
+            try reportingFailure(options) { _ in
                 let migrator = try options.migrator()
                 let connection = try options.connect()
                 defer { connection.close() }
