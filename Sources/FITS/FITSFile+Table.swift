@@ -181,3 +181,55 @@ extension FITSFile {
         return bytes
     }
 }
+
+/// The values of one table column, for writing many columns at once.
+public enum FITSColumnValues: Sendable, Equatable {
+    case int16([Int16])
+    case int32([Int32])
+    case int64([Int64])
+    case float([Float])
+    case double([Double])
+    case string([String])
+
+    public var count: Int {
+        switch self {
+        case .int16(let v): return v.count
+        case .int32(let v): return v.count
+        case .int64(let v): return v.count
+        case .float(let v): return v.count
+        case .double(let v): return v.count
+        case .string(let v): return v.count
+        }
+    }
+}
+
+extension FITSFile {
+    /// Writes columns 1…n of the current table (`columns[i]` into column i+1) from 1-based row
+    /// `firstRow`, in blocks of the rows cfitsio buffers best, so that a long table is written
+    /// row block by row block instead of sweeping the file once per column.
+    public func writeColumns(_ columns: [FITSColumnValues], firstRow: Int = 1) throws {
+        guard let rows = columns.first?.count, rows > 0 else { return }
+        guard columns.allSatisfy({ $0.count == rows }) else {
+            throw error(.writeFailed, "write columns", "columns of different lengths: \(columns.map(\.count))")
+        }
+        var block = 0
+        try call(.writeFailed, "size row blocks") { ffgrsz($0, &block, &$1) }
+        block = Swift.max(block, 1)
+        var start = 0
+        while start < rows {
+            let end = Swift.min(start + block, rows)
+            for (i, column) in columns.enumerated() {
+                let row = firstRow + start
+                switch column {
+                case .int16(let v): try writeColumn(i + 1, Array(v[start..<end]), firstRow: row)
+                case .int32(let v): try writeColumn(i + 1, Array(v[start..<end]), firstRow: row)
+                case .int64(let v): try writeColumn(i + 1, Array(v[start..<end]), firstRow: row)
+                case .float(let v): try writeColumn(i + 1, Array(v[start..<end]), firstRow: row)
+                case .double(let v): try writeColumn(i + 1, Array(v[start..<end]), firstRow: row)
+                case .string(let v): try writeStringColumn(i + 1, Array(v[start..<end]), firstRow: row)
+                }
+            }
+            start = end
+        }
+    }
+}

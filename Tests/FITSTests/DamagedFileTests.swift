@@ -61,12 +61,12 @@ import TestSupport
         #expect(e1.code == .openFailed && e1.description.contains(missing))
 
         let empty = dir.appendingPathComponent("empty.fit").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let e2 = try #require(Self.readEverything(empty))
         #expect(e2.description.contains(empty))
 
         let garbage = dir.appendingPathComponent("garbage.fit").path
-        FileManager.default.createFile(atPath: garbage, contents: Data((0..<20000).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        _ = FileManager.default.createFile(atPath: garbage, contents: Data((0..<20000).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
         let e3 = try #require(Self.readEverything(garbage))
         #expect(e3.description.contains(garbage))
         #expect(e3.description.split(separator: "\n").count == 1)
