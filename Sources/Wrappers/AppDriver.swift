@@ -83,8 +83,8 @@ public struct AppDriver: Sendable {
     /// One `toolMissing` error for each of `tools` that cannot be found (for a program's
     /// start-up check of its prerequisites).
     public func missingTools(_ tools: [String], environment: [String: String] = [:]) -> [AppDriverError] {
-        tools.compactMap { tool in
-            do {
+        tools.compactMap { tool -> AppDriverError? in
+            do throws(AppDriverError) {
                 _ = try locate(tool, environment: environment)
                 return nil
             } catch {

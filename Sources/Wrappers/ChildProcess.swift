@@ -44,7 +44,7 @@ final class ChildSignals: @unchecked Sendable {
 
     init() throws(AppDriverError) {
         var fds: [Int32] = [-1, -1]
-        guard pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
+        guard GNULibc.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
             throw AppDriverError(.spawnFailed, tool: "",
                                  "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
@@ -161,7 +161,11 @@ enum ChildProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let directory = spec.workingDirectory {
-            posix_spawn_file_actions_addchdir_np(&actions, directory)
+            let status = GNULibc.addChdir(&actions, directory)
+            guard status == 0 else {
+                throw AppDriverError(.spawnFailed, tool: spec.tool,
+                                     "cannot start \(spec.tool) in \(directory): \(String(cString: strerror(status)))")
+            }
         }
         if stdinSource >= 0 {
             posix_spawn_file_actions_adddup2(&actions, stdinSource, 0)
@@ -171,7 +175,7 @@ enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdoutTarget, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrTarget, 2)
         // Descriptors other code opened without close-on-exec must not leak into the tool.
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        GNULibc.addClosefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -199,7 +203,7 @@ enum ChildProcess {
         let spawnStatus = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
             (envp + [nil]).withUnsafeBufferPointer { envpBuffer in
                 posix_spawn(&pid, spec.executable, &actions, &attributes,
-                            argvBuffer.baseAddress, envpBuffer.baseAddress)
+                            argvBuffer.baseAddress!, envpBuffer.baseAddress!)
             }
         }
         guard spawnStatus == 0 else {
@@ -402,7 +406,7 @@ private struct FileDescriptors {
     /// `parentStdout` or `parentStderr`; ``closeChildEnds()`` closes the other one.
     mutating func pipe(tool: String) throws(AppDriverError) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
-        guard pipe2(&ends, O_CLOEXEC) == 0 else {
+        guard GNULibc.pipe2(&ends, O_CLOEXEC) == 0 else {
             throw AppDriverError(.spawnFailed, tool: tool,
                                  "cannot create a pipe for \(tool): \(String(cString: strerror(errno)))")
         }
