@@ -81,7 +81,7 @@ import Glibc
         var driver = AppDriver()
         // A long grace: if SIGTERM were blocked in the child, SIGKILL would end it, late.
         driver.terminationGrace = .seconds(30)
-        let outcome = await ProcessProbe.onThread(blocking: [SIGTERM]) {
+        let outcome = await ProcessProbe.onThread(blocking: [SIGTERM]) { [driver] in
             Result { try driver.runSynchronously("/bin/sleep", arguments: ["30"], timeout: .milliseconds(300)) }
         }
         let result = try outcome.get()
