@@ -38,9 +38,10 @@ import Glibc
     @Test func cancellingTheTaskKillsTheChild() async throws {
         let scratch = try Scratch()
         let driver = AppDriver()
+        let directory = scratch.path
         let task = Task {
             try await driver.run("/bin/sh", arguments: ["-c", "echo $$ > child.pid; exec sleep 30"],
-                                 workingDirectory: scratch.path)
+                                 workingDirectory: directory)
         }
         let child = try #require(await ProcessProbe.readPID(scratch.file("child.pid")))
         let started = ContinuousClock.now
