@@ -81,7 +81,7 @@ public struct AppResult: Sendable, Equatable {
     public var stderrTruncated: Bool { stderrByteCount > stderr.count }
 
     /// The last line of standard error with any letter or digit in it, without terminal
-    /// control sequences, shortened to 240 characters; nil if there is none.
+    /// control sequences or a leading `> `, shortened to 240 characters; nil if there is none.
     public var lastStderrLine: String? {
         if let stderrFile, stderr.isEmpty {
             return StderrSummary.lastMeaningfulLine(of: StderrSummary.tail(ofFile: stderrFile))
@@ -132,7 +132,9 @@ enum StderrSummary {
         let text = stripControlSequences(String(decoding: data.suffix(tailBytes), as: UTF8.self))
         let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
         for raw in lines.reversed() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            // Astromatic tools (SWarp, source-extractor) start their messages with "> ".
+            let line = raw.drop(while: { $0 == ">" || $0.isWhitespace })
+                .trimmingCharacters(in: .whitespaces)
             guard line.unicodeScalars.contains(where: { CharacterSet.alphanumerics.contains($0) })
             else { continue }
             if line.count > maxLineLength { return String(line.prefix(maxLineLength - 1)) + "…" }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct AppDriverMessageTests {
     @Test func lastMeaningfulLineSkipsProgressDecoration() {
         // The way SWarp and source-extractor draw progress: ANSI sequences, `>` lines, CRs.
-        let swarp = "\u{1B}[1M> Examining input data ...\n\u{1B}[1A\u{1B}[1M> \n*Error*: cannot open stack.fits\n> \n\u{1B}[1A"
+        let swarp = "\u{1B}[1M> Examining input data ...\n\u{1B}[1A\u{1B}[1M> \n> *Error*: cannot open stack.fits\n> \n\u{1B}[1A"
         #expect(StderrSummary.lastMeaningfulLine(of: Data(swarp.utf8)) == "*Error*: cannot open stack.fits")
         let progress = "Reading line 10\rReading line 20\rReading line 30\r"
         #expect(StderrSummary.lastMeaningfulLine(of: Data(progress.utf8)) == "Reading line 30")

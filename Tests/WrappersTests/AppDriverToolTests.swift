@@ -119,6 +119,22 @@ import Glibc
         let bad = try await driver.run("fitsverify", arguments: ["-q", truncated], timeout: .seconds(60))
         #expect(bad.stdoutText.contains("verification FAILED"), "\(bad.stdoutText)")
     }
+
+    @Test(.enabled(if: AppDriver().missingTools(["SWarp", "source-extractor"]).isEmpty,
+                   "SWarp and source-extractor are installed"))
+    func debianAstromaticToolsByTheirDefaultNames() async throws {
+        let scratch = try Scratch()
+        let driver = AppDriver()
+        for tool in ["SWarp", "swarp", "source-extractor"] {
+            let result = try await driver.run(tool, arguments: ["-v"], timeout: .seconds(60)).checkSuccess()
+            #expect(result.stdoutText.contains("version"), "\(tool): \(result.stdoutText)")
+        }
+        let missing = scratch.file("missing.fits")
+        let failed = try await driver.run("SWarp", arguments: [missing], workingDirectory: scratch.path,
+                                          timeout: .seconds(60))
+        #expect(failed.failure?.code == .failed)
+        #expect(failed.failure?.description == "SWarp failed: exit code 1: *Error*: \(missing) not found")
+    }
 }
 
 /// A small valid FITS file: a 4×3 16-bit image in the primary HDU.
