@@ -138,7 +138,7 @@ enum ChildProcess {
             stdinData = data
         }
         let outputFlags = O_WRONLY | O_CREAT | O_TRUNC
-        var stdoutTarget: Int32
+        let stdoutTarget: Int32
         if let path = spec.stdoutFile {
             stdoutTarget = try fds.open(path, outputFlags, tool: spec.tool, purpose: "output file")
         } else {
@@ -146,7 +146,7 @@ enum ChildProcess {
             fds.parentStdout = readEnd
             stdoutTarget = writeEnd
         }
-        var stderrTarget: Int32
+        let stderrTarget: Int32
         if let path = spec.stderrFile, path == spec.stdoutFile {
             stderrTarget = stdoutTarget
         } else if let path = spec.stderrFile {
