@@ -1,6 +1,0 @@
-import Testing
-@testable import Wrappers
-
-@Test func WrappersModuleLoads() {
-    #expect(Bool(true))
-}
