@@ -58,7 +58,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var context: String?
     /// Which operation of ours failed (e.g. `query`, `COPY lasdetection`).
     public var operation: String?
-    /// The statement text (SQL with `$n` placeholders, never parameter values); debug only.
+    /// The statement text (SQL with `$n` parameter markers, never their values); debug only.
     public var statement: String?
 
     public init(code: Code, message: String, sqlState: String? = nil, detail: String? = nil,

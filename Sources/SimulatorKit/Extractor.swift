@@ -170,13 +170,15 @@ public struct Extractor: Sendable {
                 objects.append(part)
             }
         }
+        var saturated: [Bool] = []
         for pixelsOfObject in objects {
-            if let row = measure(pixelsOfObject, residual: residual, good: good, conf: conf, bg: bg,
-                                 sigmaMap: sigmaMap, sigma: sigma, threshold: threshold) {
-                rows.append(row)
+            if let m = measure(pixelsOfObject, residual: residual, good: good, conf: conf, bg: bg,
+                               sigmaMap: sigmaMap, sigma: sigma, threshold: threshold) {
+                rows.append(m.row)
+                saturated.append(m.saturated)
             }
         }
-        classify(&rows)
+        classify(&rows, saturated: saturated)
         for k in rows.indices { rows[k]["Sequence_number"] = Float(k + 1) }
         let ells = rows.filter { $0["Classification"] == -1 && $0["Aper_flux_3"] > 20 * $0["Aper_flux_3_err"] }
             .map { $0["Ellipticity"] }
@@ -276,7 +278,7 @@ public struct Extractor: Sendable {
         var m = Select.median(&v)
         var s: Float = 0
         var dev = [Float](repeating: 0, count: v.count)
-        for _ in 0..<3 {
+        for _ in 0..<2 {
             dev.removeAll(keepingCapacity: true)
             for x in v { dev.append(abs(x - m)) }
             s = 1.4826 * Select.median(&dev)
@@ -402,7 +404,7 @@ public struct Extractor: Sendable {
     // MARK: Measurement
 
     func measure(_ region: [Int], residual: [Float], good: [Bool], conf: [Int16], bg: [Float],
-                 sigmaMap: [Float], sigma: Double, threshold: Double) -> CatalogueRow? {
+                 sigmaMap: [Float], sigma: Double, threshold: Double) -> (row: CatalogueRow, saturated: Bool)? {
         let n = size
         var sum = 0.0, sw = 0.0, sx = 0.0, sy = 0.0
         var peak = -Double.infinity, peakIndex = region[0]
@@ -512,11 +514,13 @@ public struct Extractor: Sendable {
             row["Aper_flux_\(k + 1)_err"] = Float(fluxError(ap.flux[k], radii[k]))
         }
         // Position errors from the shape and the signal-to-noise.
-        let f3 = max(ap.flux[4], 1e-3)
+        // σ_x² ≈ s_x² (1/(F g) + 8π s_x s_y σ²/F²): photon noise plus sky noise over the profile.
+        let total = max(ap.flux[4], 1e-3)
         let sxe = max(sxx, 0.25), sye = max(syy, 0.25)
         let area = 8 * Double.pi * (sxe * sye).squareRoot()
-        row["X_coordinate_err"] = Float((sxe * (1 / (f3 * g) + area * localSigma * localSigma / (f3 * f3)) + 1e-4).squareRoot())
-        row["Y_coordinate_err"] = Float((sye * (1 / (f3 * g) + area * localSigma * localSigma / (f3 * f3)) + 1e-4).squareRoot())
+        let noiseTerm = 1 / (total * g) + area * localSigma * localSigma / (total * total)
+        row["X_coordinate_err"] = Float((sxe * noiseTerm + 1e-4).squareRoot())
+        row["Y_coordinate_err"] = Float((sye * noiseTerm + 1e-4).squareRoot())
 
         // Kron: first-moment radius within a generous circle; flux within twice it.
         let rIso = (Double(max(areal[0], 1)) / .pi).squareRoot()
@@ -579,9 +583,8 @@ public struct Extractor: Sendable {
         row["Sky_level"] = bg[iyc * n + ixc]
         row["Sky_rms"] = sigmaMap[iyc * n + ixc]
         row["Av_conf"] = ap.confCount[2] > 0 ? Float(ap.confSum[2] / Double(ap.confCount[2])) : 0
-        // Saturation marker for classification (peak + sky at the saturation level).
-        row.values[62] = peak + Double(bg[pidx]) >= 0.98 * saturation ? 1 : 0
-        return row
+        // Saturated: the peak plus the sky reaches the saturation level.
+        return (row, peak + Double(bg[pidx]) >= 0.98 * saturation)
     }
 
     // MARK: Classification
@@ -589,7 +592,7 @@ public struct Extractor: Sendable {
     /// Classifies by the concentration 2.5 log10(F(2 rcore)/F(rcore)) against the stellar locus
     /// (the densest value among bright unsaturated objects, or the PSF's): −1 stellar, −2
     /// borderline, +1 extended, 0 noise. Statistic is the N(0,1) distance from the locus.
-    func classify(_ rows: inout [CatalogueRow]) {
+    func classify(_ rows: inout [CatalogueRow], saturated: [Bool]) {
         func concentration(_ r: CatalogueRow) -> (Double, Double)? {
             let f3 = Double(r["Aper_flux_3"]), f5 = Double(r["Aper_flux_5"])
             guard f3 > 0, f5 > 0 else { return nil }
@@ -597,7 +600,7 @@ public struct Extractor: Sendable {
             return (2.5 * log10(f5 / f3), 1.0857 * (e3 * e3 + e5 * e5).squareRoot())
         }
         var bright: [Double] = []
-        for r in rows where r.values[62] == 0 {
+        for (r, sat) in zip(rows, saturated) where !sat {
             if let (c, e) = concentration(r), e < 0.02 { bright.append(c) }
         }
         var locus = stellarConcentration
@@ -614,8 +617,7 @@ public struct Extractor: Sendable {
             if bestCount >= 5 && abs(candidate - stellarConcentration) < 0.15 { locus = candidate }
         }
         for k in rows.indices {
-            let saturated = rows[k].values[62] != 0
-            rows[k].values[62] = 0
+            let saturated = saturated[k]
             guard let (c, e) = concentration(rows[k]) else {
                 rows[k]["Classification"] = 0
                 rows[k]["Statistic"] = 0

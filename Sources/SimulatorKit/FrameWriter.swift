@@ -132,10 +132,14 @@ enum FrameWriter {
             catCards += detector.catalogueCards(apcor: corrections)
             try cat.createBinaryTable(columns: columns, rows: extraction.rows.count)
             try cat.setKeys(FITSHeader(catCards))
-            if !extraction.rows.isEmpty {
+            // In row blocks that stay inside cfitsio's buffers (80 columns × 4 bytes a row).
+            var first = 0
+            while first < extraction.rows.count {
+                let block = extraction.rows[first..<min(extraction.rows.count, first + 256)]
                 for c in 0..<80 {
-                    try cat.writeColumn(c + 1, extraction.rows.map { $0.values[c] })
+                    try cat.writeColumn(c + 1, block.map { $0.values[c] }, firstRow: first + 1)
                 }
+                first += 256
             }
             hits.append(rendered.hits)
             summaries.append(DetectorSummary(

@@ -24,7 +24,8 @@ public final class MoffatPSF: Sendable {
         var t = [Float](repeating: 0, count: n)
         let a2 = alpha * alpha
         for k in 0..<n {
-            t[k] = Float(norm * pow(1 + Double(k) * step / a2, -beta))
+            let u = 1 + Double(k) * step / a2
+            t[k] = Float(beta == 3 ? norm / (u * u * u) : norm * pow(u, -beta))
         }
         table = t
     }

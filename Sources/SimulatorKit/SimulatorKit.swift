@@ -222,9 +222,8 @@ public final class Simulator: Sendable {
         ]
         let epochCard = [FITSCard("REFEPOCH", .double(2000.0), comment: "[yr] Epoch of the positions"),
                          FITSCard("SEED", .string(String(config.seed)), comment: "wfcamsim --seed")]
-        try TableWriter.writeFITS(dir.appendingPathComponent("sources.fits").path, extname: "SOURCES",
-                                  columns: sourceColumns, keywords: epochCard)
-        try TableWriter.writeCSV(dir.appendingPathComponent("sources.csv").path, columns: sourceColumns)
+        try TableWriter.writeBoth(directory: dir, name: "sources", extname: "SOURCES", columns: sourceColumns,
+                                  keywords: epochCard)
 
         var file: [String] = [], ext: [Int16] = [], sid: [Int64] = [], xs: [Double] = [], ys: [Double] = []
         var flux: [Double] = [], mag: [Float] = [], type: [String] = [], filter: [String] = []
@@ -258,9 +257,7 @@ public final class Simulator: Sendable {
             .double("flux", flux, unit: "ADU"), .float("mag", mag, unit: "mag"),
             .string("type", type, width: 6), .string("filter", filter, width: 2),
         ]
-        try TableWriter.writeFITS(dir.appendingPathComponent("frames.fits").path, extname: "FRAMESOURCES",
-                                  columns: frameColumns)
-        try TableWriter.writeCSV(dir.appendingPathComponent("frames.csv").path, columns: frameColumns)
+        try TableWriter.writeBoth(directory: dir, name: "frames", extname: "FRAMESOURCES", columns: frameColumns)
         let detectorColumns: [TableColumn] = [
             .string("file", dFile, width: 40), .int16("extension", dExt), .string("night", dNight, width: 8),
             .string("programme", dProg, width: 3), .string("filter", dFilter, width: 2),
@@ -272,9 +269,7 @@ public final class Simulator: Sendable {
             .float("measured_sky_level", dMSky, unit: "ADU"), .float("measured_sky_noise", dMNoise, unit: "ADU"),
             .float("apcor3", dApcor, unit: "mag"), .int32("catalogue_rows", dRows), .int32("sources_drawn", dDrawn),
         ]
-        try TableWriter.writeFITS(dir.appendingPathComponent("detectors.fits").path, extname: "DETECTORS",
-                                  columns: detectorColumns)
-        try TableWriter.writeCSV(dir.appendingPathComponent("detectors.csv").path, columns: detectorColumns)
+        try TableWriter.writeBoth(directory: dir, name: "detectors", extname: "DETECTORS", columns: detectorColumns)
     }
 }
 

@@ -2,7 +2,7 @@ import FITS
 import Foundation
 
 /// A column of a truth or external table, written both as FITS and as CSV.
-public enum TableColumn {
+public enum TableColumn: Sendable {
     case int64(String, [Int64], unit: String = "")
     case int16(String, [Int16], unit: String = "")
     case int32(String, [Int32], unit: String = "")
@@ -55,6 +55,25 @@ public enum TableColumn {
 
 /// Writes small tables: a FITS file (empty primary + one BINTABLE) and a CSV twin.
 enum TableWriter {
+    /// Writes the FITS and the CSV form of a table at the same time (two cores).
+    static func writeBoth(directory: URL, name: String, extname: String, columns: [TableColumn],
+                          keywords: [FITSCard] = []) throws {
+        let errors = ErrorBox()
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            do {
+                if i == 0 {
+                    try writeFITS(directory.appendingPathComponent(name + ".fits").path, extname: extname,
+                                  columns: columns, keywords: keywords)
+                } else {
+                    try writeCSV(directory.appendingPathComponent(name + ".csv").path, columns: columns)
+                }
+            } catch {
+                errors.record(error)
+            }
+        }
+        if let e = errors.first { throw e }
+    }
+
     /// Writes `path` (FITS) atomically; the header gets `keywords` as well.
     static func writeFITS(_ path: String, extname: String, columns: [TableColumn],
                           keywords: [FITSCard] = []) throws {
@@ -66,15 +85,31 @@ enum TableWriter {
             try f.addComment("Written by wfcamsim (simulated WFCAM survey data).")
             try f.createBinaryTable(columns: columns.map(\.spec), rows: rows, extname: extname)
             try f.setKeys(FITSHeader(keywords))
-            for (k, c) in columns.enumerated() where rows > 0 {
+            // Row blocks that fit cfitsio's buffers: writing whole columns one after another
+            // would sweep the whole table once per column.
+            let width = columns.reduce(0) { w, c in
                 switch c {
-                case .int64(_, let v, _): try f.writeColumn(k + 1, v)
-                case .int16(_, let v, _): try f.writeColumn(k + 1, v)
-                case .int32(_, let v, _): try f.writeColumn(k + 1, v)
-                case .double(_, let v, _): try f.writeColumn(k + 1, v)
-                case .float(_, let v, _): try f.writeColumn(k + 1, v)
-                case .string(_, let v, _): try f.writeStringColumn(k + 1, v)
+                case .int64, .double: return w + 8
+                case .int32, .float: return w + 4
+                case .int16: return w + 2
+                case .string(_, _, let n): return w + max(n, 1)
                 }
+            }
+            let block = max(1, 60_000 / max(width, 1))
+            var first = 0
+            while first < rows {
+                let r = first..<min(rows, first + block)
+                for (k, c) in columns.enumerated() {
+                    switch c {
+                    case .int64(_, let v, _): try f.writeColumn(k + 1, Array(v[r]), firstRow: first + 1)
+                    case .int16(_, let v, _): try f.writeColumn(k + 1, Array(v[r]), firstRow: first + 1)
+                    case .int32(_, let v, _): try f.writeColumn(k + 1, Array(v[r]), firstRow: first + 1)
+                    case .double(_, let v, _): try f.writeColumn(k + 1, Array(v[r]), firstRow: first + 1)
+                    case .float(_, let v, _): try f.writeColumn(k + 1, Array(v[r]), firstRow: first + 1)
+                    case .string(_, let v, _): try f.writeStringColumn(k + 1, Array(v[r]), firstRow: first + 1)
+                    }
+                }
+                first += block
             }
             try f.close()
         } catch {
@@ -103,5 +138,15 @@ enum TableWriter {
         try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.moveItem(atPath: temp, toPath: path)
+    }
+}
+
+/// The first error thrown by any of several threads.
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var first: (any Error)?
+    func record(_ e: any Error) {
+        lock.lock(); defer { lock.unlock() }
+        if first == nil { first = e }
     }
 }

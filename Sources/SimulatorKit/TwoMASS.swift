@@ -74,11 +74,10 @@ public struct TwoMASSCatalogue: Sendable {
             .string("ph_qual", e.map(\.quality), width: 3),
             .double("jdate", e.map(\.jdate), unit: "d"),
         ]
-        try TableWriter.writeFITS(directory.appendingPathComponent("twomass.fits").path, extname: "TWOMASS",
-                                  columns: columns, keywords: [
+        try TableWriter.writeBoth(directory: directory, name: "twomass", extname: "TWOMASS", columns: columns,
+                                  keywords: [
                                       FITSCard("CATALOG", .string("2MASS-like (simulated)"), comment: "External catalogue"),
                                       FITSCard("MAGLIMIT", .double(Self.limit), comment: "[mag] Faintest K included"),
                                   ])
-        try TableWriter.writeCSV(directory.appendingPathComponent("twomass.csv").path, columns: columns)
     }
 }

@@ -116,7 +116,7 @@ struct QueryTests {
 
     @Test("a long statement can be cancelled from another thread")
     func cancel() async throws {
-        try await TestDatabase.withFresh(prefix: "cancel") { conninfo in
+        try TestDatabase.withFresh(prefix: "cancel") { conninfo in
             let db = try PostgresConnection(conninfo)
             defer { db.close() }
             let handle = try db.makeCancelHandle()
@@ -126,21 +126,24 @@ struct QueryTests {
                 func set() { lock.lock(); value = true; lock.unlock() }
                 var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
             }
-            let finished = Flag()
+            let finished = Flag(), cancellerDone = DispatchSemaphore(value: 0)
             // A cancel that arrives before the statement starts is ignored by the server, so keep
-            // cancelling (bounded) until the statement has ended.
-            let canceller = Task.detached {
+            // cancelling (bounded) until the statement has ended. The canceller is an OS thread:
+            // a task could starve while the tests block the cooperative pool's threads in libpq.
+            let canceller = Thread {
                 for _ in 0..<200 where !finished.isSet {
-                    try await Task.sleep(for: .milliseconds(100))
-                    if !finished.isSet { try handle.cancel() }
+                    Thread.sleep(forTimeInterval: 0.1)
+                    if !finished.isSet { try? handle.cancel() }
                 }
+                cancellerDone.signal()
             }
+            canceller.start()
             let error = #expect(throws: PostgresError.self) {
                 defer { finished.set() }
                 try db.execute("SELECT pg_sleep(30)", [])
             }
             #expect(error?.sqlState == SQLState.queryCanceled)
-            try await canceller.value
+            cancellerDone.wait()
             #expect(try db.queryValue(Int.self, "SELECT 7") == 7)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import XMLRPC
 
 /// Values of every type, nested and at the edges, used by the round-trip tests.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import XMLRPC
 
 /// Mutates valid bodies at random (deterministic seed): decoding never crashes or hangs, and
