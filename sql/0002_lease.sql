@@ -21,13 +21,17 @@
 --     write transaction ends. Writers under the same token do not block each other (KEY SHARE
 --     locks are compatible), nor the holder's heartbeats (an UPDATE that leaves every key column
 --     alone takes only the FOR NO KEY UPDATE tuple lock, compatible with KEY SHARE).
---   * The unique index below makes fencingToken a key column, so any UPDATE that changes the
---     token, however it is written, takes the FOR UPDATE tuple lock, which conflicts with KEY
---     SHARE: a new grant waits until every fenced write in flight has committed or rolled back,
+--   * A grant locks the row FOR UPDATE before it changes the token, and FOR UPDATE conflicts
+--     with KEY SHARE. The unique index below makes fencingToken a key column, so that any other
+--     UPDATE that changes the token, however it is written, takes the same FOR UPDATE tuple lock.
+--     So a new grant waits until every fenced write in flight has committed or rolled back,
 --     and a fence check that comes after an uncommitted grant waits for it and then sees the new
 --     token (READ COMMITTED follows the row's update chain). A stale write therefore never
 --     commits after a newer grant. (In REPEATABLE READ or SERIALIZABLE a fence check on a row
 --     changed since the snapshot fails with 40001 instead: also nothing written.)
+--   * Not FOR SHARE: it conflicts with every UPDATE, so a heartbeat would wait for the holder's
+--     whole write transaction, and a long load would let its own lease expire. Not FOR UPDATE:
+--     writers under one token would run one at a time.
 
 -- The TTL of the current grant (used by heartbeats that do not name one) and when it was released.
 ALTER TABLE CurationLock

@@ -17,7 +17,7 @@
 /// reported, which is never later than the database's own expiry. Events that make no sense in
 /// the current state (a late answer, a second release) change nothing and return ``Action/none``.
 public struct LeaseState<Instant: InstantProtocol>: Sendable, Hashable
-where Instant.Duration == Duration, Instant: Sendable {
+where Instant.Duration == Duration {
     /// Timing policy.
     public struct Configuration: Sendable, Hashable {
         /// Send a heartbeat once this fraction of the lease's validity has passed (0 < f < 1).

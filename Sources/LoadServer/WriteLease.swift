@@ -168,7 +168,7 @@ public final class WriteLease: Sendable {
                                heartbeatAt: try row.decode(Date?.self, "heartbeat_at"),
                                expiresAt: try row.decode(Date?.self, "expires_at"),
                                releasedAt: try row.decode(Date?.self, "released_at"),
-                               ttl: try row.decode(Double?.self, "ttl_seconds").map { .seconds($0) },
+                               ttl: try row.decode(Double?.self, "ttl_seconds").map { Duration.seconds($0) },
                                databaseTime: try row.decode(Date.self, "db_now"))
         }
     }

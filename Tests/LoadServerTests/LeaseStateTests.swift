@@ -12,14 +12,14 @@ struct FakeInstant: InstantProtocol {
     static func < (lhs: FakeInstant, rhs: FakeInstant) -> Bool { lhs.offset < rhs.offset }
 }
 
-typealias State = LeaseState<FakeInstant>
+typealias ClientLease = LeaseState<FakeInstant>
 
 /// The client's lease state machine, driven by hand with an injected clock (no database).
 @Suite("Lease state machine")
 struct LeaseStateTests {
     /// A state that holds token 7, granted by a request sent at t = 0 for 30 s.
-    func holding() -> State {
-        var lease = State()
+    func holding() -> ClientLease {
+        var lease = ClientLease()
         _ = lease.acquireRequested(now: .at(0))
         _ = lease.acquireSucceeded(token: 7, validFor: .seconds(30), now: .at(0.2))
         return lease
@@ -27,7 +27,7 @@ struct LeaseStateTests {
 
     @Test("acquire, heartbeat, release: each event returns the next action")
     func happyPath() {
-        var lease = State()
+        var lease = ClientLease()
         #expect(lease.state == .idle)
         #expect(lease.token(forWriteAt: .at(0)) == nil)
         #expect(lease.acquireRequested(now: .at(0)) == .sendAcquire)
@@ -127,7 +127,7 @@ struct LeaseStateTests {
 
     @Test("a release asked for while the acquire is in flight gives the lease back once granted")
     func releaseWhileAcquiring() {
-        var lease = State()
+        var lease = ClientLease()
         _ = lease.acquireRequested(now: .at(0))
         #expect(lease.releaseRequested() == .none)
         #expect(lease.acquireSucceeded(token: 9, validFor: .seconds(30), now: .at(0.1)) == .sendRelease(token: 9))
@@ -135,13 +135,13 @@ struct LeaseStateTests {
         #expect(lease.releaseFinished() == .none)
         #expect(lease.state == .released)
 
-        var refused = State()
+        var refused = ClientLease()
         _ = refused.acquireRequested(now: .at(0))
         _ = refused.releaseRequested()
         #expect(refused.acquireFailed() == .none)
         #expect(refused.state == .released)
 
-        var plain = State()
+        var plain = ClientLease()
         _ = plain.acquireRequested(now: .at(0))
         #expect(plain.acquireFailed() == .none)
         #expect(plain.state == .idle)
@@ -149,7 +149,7 @@ struct LeaseStateTests {
 
     @Test("a grant that arrives after its validity ran out is treated as lost")
     func lateGrant() {
-        var lease = State()
+        var lease = ClientLease()
         _ = lease.acquireRequested(now: .at(0))
         #expect(lease.acquireSucceeded(token: 3, validFor: .seconds(2), now: .at(2.5)) == .stopWork(.expired))
         #expect(lease.state == .lost(token: 3, reason: .expired))
@@ -157,7 +157,7 @@ struct LeaseStateTests {
 
     @Test("events that make no sense in the current state change nothing")
     func ignoredEvents() {
-        var lease = State()
+        var lease = ClientLease()
         #expect(lease.acquireSucceeded(token: 1, validFor: .seconds(1), now: .at(0)) == .none)
         #expect(lease.heartbeatSucceeded(validFor: .seconds(1), now: .at(0)) == .none)
         #expect(lease.heartbeatFailed(now: .at(0)) == .none)
