@@ -29,6 +29,8 @@ where Instant.Duration == Duration {
         /// local expiry, so a write does not start on a lease about to run out.
         public var safetyMargin: Duration
 
+        /// The defaults beat every third of the validity, retry after 1 s and stop handing out
+        /// the token 250 ms before the expiry.
         public init(heartbeatFraction: Double = 1.0 / 3.0, retryDelay: Duration = .seconds(1),
                     safetyMargin: Duration = .milliseconds(250)) {
             precondition(heartbeatFraction > 0 && heartbeatFraction < 1,
@@ -92,9 +94,12 @@ where Instant.Duration == Duration {
         case stopWork(LossReason)
     }
 
+    /// Where the client stands now.
     public private(set) var state: State = .idle
+    /// The timing policy.
     public let configuration: Configuration
 
+    /// A client with no lease yet.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }

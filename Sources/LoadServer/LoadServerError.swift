@@ -65,6 +65,8 @@ public struct LoadServerError: Error, Sendable, Hashable, CustomStringConvertibl
     /// Technical detail for logs only (the database error in full); never sent to a caller.
     public var detail: String?
 
+    /// An error with a code, a caller-safe message, and optionally the lease holder (for
+    /// ``Code/leaseHeld``), the SQLSTATE and log-only detail.
     public init(_ code: Code, _ message: String, holder: LeaseHolder? = nil,
                 sqlState: String? = nil, detail: String? = nil) {
         self.code = code
