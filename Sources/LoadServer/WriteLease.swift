@@ -174,29 +174,31 @@ public final class WriteLease: Sendable {
     }
 
     /// Runs `body` in a transaction on this lease's connection whose first statement is the
-    /// write fence (`wsa_lease_fence(token)`), and commits. When `token` is not the current
-    /// token of a live lease the fence throws ``LoadServerError`` (``LoadServerError/Code/staleToken``,
-    /// ``LoadServerError/Code/leaseExpired`` or ``LoadServerError/Code/leaseReleased``) before
-    /// `body` runs, and nothing is written. The fence keeps the lease row locked (FOR KEY SHARE)
-    /// until the transaction ends, so no newer grant can commit before this write does; writers
-    /// with the same token do not wait for each other.
+    /// write fence (`wsa_lease_fence(token)`), checks the fence again just before COMMIT, and
+    /// commits. When `token` is not the current token of a live lease the fence throws
+    /// ``LoadServerError`` (``LoadServerError/Code/staleToken``, ``LoadServerError/Code/leaseExpired``
+    /// or ``LoadServerError/Code/leaseReleased``) and nothing is written: before `body` runs,
+    /// or, when the lease expired or was released while `body` ran (its holder stopped
+    /// beating), at the end, rolling back what `body` wrote.
+    ///
+    /// The first check keeps the lease row locked (FOR KEY SHARE) until the transaction ends, so
+    /// no newer grant can commit before this write does; writers with the same token do not
+    /// wait for each other, and the holder's heartbeats do not wait for them.
     ///
     /// Errors `body` throws roll the transaction back and reach the caller unchanged, except
     /// database errors carrying a lease SQLSTATE, a lost connection, and a failed BEGIN or
-    /// COMMIT, which become ``LoadServerError``. Called while
-    /// the connection is already in a transaction, the fence and `body` join it (in a savepoint)
-    /// and the lock lasts until that outer transaction ends.
+    /// COMMIT, which become ``LoadServerError``. Called while the connection is already in a
+    /// transaction, the fence and `body` join it (in a savepoint) and the lock lasts until that
+    /// outer transaction ends.
     @discardableResult
     public func withFencedWrite<T>(token: FencingToken,
                                    _ body: (PostgresConnection) throws -> T) throws -> T {
         do {
             return try connection.transaction { db in
-                do {
-                    _ = try db.query("SELECT wsa_lease_fence($1)", [.int64(token)])
-                } catch let error as PostgresError {
-                    throw LoadServerError.from(error, operation: "check the write fence")
-                }
-                return try body(db)
+                try Self.checkFence(token: token, on: db)
+                let value = try body(db)
+                try Self.checkFence(token: token, on: db)
+                return value
             }
         } catch let error as PostgresError {
             if let lease = LoadServerError.lease(from: error) { throw lease }
@@ -206,6 +208,18 @@ public final class WriteLease: Sendable {
                 throw LoadServerError.from(error, operation: "commit the fenced write")
             }
             throw error
+        }
+    }
+
+    /// The write fence on its own, for callers that run their own transaction: returns the
+    /// holder's name when `token` is the current token of a live lease, and throws
+    /// ``LoadServerError`` otherwise. Call it first in the transaction; the lease row stays
+    /// locked (FOR KEY SHARE) until the transaction ends. Outside a transaction the check holds
+    /// only for that instant.
+    @discardableResult
+    public static func checkFence(token: FencingToken, on connection: PostgresConnection) throws -> String {
+        try LoadServerError.mapping("check the write fence") {
+            try connection.queryValue(String.self, "SELECT wsa_lease_fence(\(token))")
         }
     }
 

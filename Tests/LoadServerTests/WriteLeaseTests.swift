@@ -242,7 +242,7 @@ struct WriteLeaseTests {
         }
     }
 
-    @Test("a grant over an expired lease waits for the old holder's fenced write in flight, which commits first")
+    @Test("a grant over an expired lease waits for the old holder's write in flight, which rolls back")
     func grantWaitsForWriteInFlight() async throws {
         try await withLeaseDatabase { conninfo in
             let alice = try openLease(conninfo), bob = try openLease(conninfo)
@@ -284,14 +284,16 @@ struct WriteLeaseTests {
 
             gate.open()
             #expect(group.wait(timeout: .now() + 60) == .success)
-            if case .failure(let error)? = writeResult.current {
-                Issue.record("the write in flight failed: \(error)")
+            // Her lease ran out while her write ran: the fence refuses it at commit.
+            switch writeResult.current {
+            case .failure(let error as LoadServerError)?:
+                #expect(error.code == .leaseExpired)
+            default:
+                Issue.record("the write that outlived its lease ended with \(String(describing: writeResult.current))")
             }
-            #expect(writeResult.current != nil)
             let second = try await bob.acquire(holder: "bob", ttl: .seconds(60), wait: .seconds(20))
             #expect(second.token > first.token)
-            // Her write was checked before the lease ran out and committed before the grant.
-            #expect(try ledgerRows(conninfo, token: first.token) == 1)
+            #expect(try ledgerRows(conninfo, token: first.token) == 0)
         }
     }
 
@@ -321,12 +323,12 @@ struct WriteLeaseTests {
                             var committed = 0
                             for n in 0..<5_000 {
                                 try writer.withFencedWrite(token: token) { db in
-                                    if n == 0 { started.arrive() }
                                     let pause = Double((n * 7 + w * 3) % 5) / 1000
                                     _ = try db.query("SELECT pg_sleep(\(pause))")
                                     try insertLedgerRow(db, token: token, name: "r\(round)-w\(w)-\(n)")
                                 }
                                 committed += 1
+                                if committed == 1 { started.arrive() }
                             }
                             return committed
                         }
@@ -414,27 +416,74 @@ struct WriteFenceLockingTests {
             let writer = try openLease(conninfo), other = try openLease(conninfo)
             let grant = try await other.acquire(holder: "alice", ttl: .seconds(60))
             try other.connection.setLockTimeout(.milliseconds(300))
-            try writer.withFencedWrite(token: grant.token) { db in
-                try insertLedgerRow(db, token: grant.token, name: "held-open")
-                // The same holder's heartbeat and another fence check go through at once.
-                _ = try other.heartbeat(holder: "alice", token: grant.token)
-                try other.withFencedWrite(token: grant.token) { db in
-                    try insertLedgerRow(db, token: grant.token, name: "second-writer")
+            var rolledBack: LoadServerError?
+            do {
+                try writer.withFencedWrite(token: grant.token) { db in
+                    try insertLedgerRow(db, token: grant.token, name: "held-open")
+                    // The same holder's heartbeat and another fence check go through at once.
+                    _ = try other.heartbeat(holder: "alice", token: grant.token)
+                    try other.withFencedWrite(token: grant.token) { db in
+                        try insertLedgerRow(db, token: grant.token, name: "second-writer")
+                    }
+                    // A token change written by hand (not through wsa_lease_acquire) must wait too:
+                    // the unique index makes fencingToken a key column.
+                    let manual = #expect(throws: PostgresError.self) {
+                        try other.connection.execute("UPDATE CurationLock SET fencingToken = fencingToken + 1")
+                    }
+                    #expect(manual?.sqlState == SQLState.lockNotAvailable)
+                    // A release does not wait for the writes in flight; a grant then would.
+                    #expect(try other.release(holder: "alice", token: grant.token))
+                    let attempt = try other.tryAcquire(holder: "bob", ttl: .seconds(60), lockWait: .milliseconds(200))
+                    #expect(attempt.refusal?.writesInFlight == true)
                 }
-                // A token change written by hand (not through wsa_lease_acquire) must wait too:
-                // the unique index makes fencingToken a key column.
-                let manual = #expect(throws: PostgresError.self) {
-                    try other.connection.execute("UPDATE CurationLock SET fencingToken = fencingToken + 1")
-                }
-                #expect(manual?.sqlState == SQLState.lockNotAvailable)
-                // Releasing is the holder's own business and does not wait; a grant then would.
-                #expect(try other.release(holder: "alice", token: grant.token))
-                let attempt = try other.tryAcquire(holder: "bob", ttl: .seconds(60), lockWait: .milliseconds(200))
-                #expect(attempt.refusal?.writesInFlight == true)
+                Issue.record("a write whose lease was released while it ran committed")
+            } catch let error as LoadServerError {
+                rolledBack = error
             }
-            #expect(try ledgerRows(conninfo, token: grant.token) == 2)
+            // Released while it ran, the write is refused at commit and rolled back; the second
+            // writer, which committed before the release, stays.
+            #expect(rolledBack?.code == .leaseReleased)
+            #expect(try ledgerRows(conninfo, token: grant.token) == 1)
             let next = try await other.acquire(holder: "bob", ttl: .seconds(60), wait: .seconds(10))
             #expect(next.token == grant.token + 1)
+        }
+    }
+}
+
+extension WriteFenceLockingTests {
+    @Test("a write whose lease expires while it runs is rolled back at commit")
+    func expiryDuringWrite() async throws {
+        try await withLeaseDatabase { conninfo in
+            let writer = try openLease(conninfo), control = try openLease(conninfo)
+            let grant = try await control.acquire(holder: "alice", ttl: .seconds(60))
+            let error = #expect(throws: LoadServerError.self) {
+                try writer.withFencedWrite(token: grant.token) { db in
+                    try insertLedgerRow(db, token: grant.token, name: "outlived-its-lease")
+                    // The holder stops beating while the write runs: its lease runs out.
+                    _ = try control.heartbeat(holder: "alice", token: grant.token, ttl: .milliseconds(50))
+                    let clock = ContinuousClock()
+                    let deadline = clock.now.advanced(by: .seconds(20))
+                    while try control.status().state != .expired && clock.now < deadline {
+                        Thread.sleep(forTimeInterval: 0.02)
+                    }
+                }
+            }
+            #expect(error?.code == .leaseExpired)
+            #expect(try ledgerRows(conninfo, token: grant.token) == 0)
+            #expect(writer.connection.transactionStatus == .idle)
+
+            // The fence on its own, in a transaction the caller runs.
+            let next = try await control.acquire(holder: "bob", ttl: .seconds(60))
+            try writer.connection.transaction { (db: PostgresConnection) throws -> Void in
+                let holder = try WriteLease.checkFence(token: next.token, on: db)
+                #expect(holder == "bob")
+            }
+            let stale = #expect(throws: LoadServerError.self) {
+                try writer.connection.transaction { db in
+                    try WriteLease.checkFence(token: grant.token, on: db)
+                }
+            }
+            #expect(stale?.code == .staleToken)
         }
     }
 }
