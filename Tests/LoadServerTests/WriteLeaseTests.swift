@@ -322,10 +322,22 @@ struct WriteLeaseTests {
                             defer { writer.connection.close() }
                             var committed = 0
                             for n in 0..<5_000 {
-                                try writer.withFencedWrite(token: token) { db in
-                                    let pause = Double((n * 7 + w * 3) % 5) / 1000
+                                let pause = Double((n * 7 + w * 3) % 5) / 1000
+                                let write = { (db: PostgresConnection) throws -> Void in
                                     _ = try db.query("SELECT pg_sleep(\(pause))")
                                     try insertLedgerRow(db, token: token, name: "r\(round)-w\(w)-\(n)")
+                                }
+                                if w % 2 == 0 {
+                                    try writer.withFencedWrite(token: token, write)
+                                } else {
+                                    // The SQL fence alone, checked once at the start of a
+                                    // transaction the writer runs itself.
+                                    try LoadServerError.mapping("fenced write") {
+                                        try writer.connection.transaction { db in
+                                            try WriteLease.checkFence(token: token, on: db)
+                                            try write(db)
+                                        }
+                                    }
                                 }
                                 committed += 1
                                 if committed == 1 { started.arrive() }
