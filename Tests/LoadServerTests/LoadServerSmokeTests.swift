@@ -1,6 +1,0 @@
-import Testing
-@testable import LoadServer
-
-@Test func LoadServerModuleLoads() {
-    #expect(Bool(true))
-}
