@@ -50,7 +50,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
 
         // The clean interface layer the CUs call (seed 004 §6).
-        .target(name: "Wrappers", dependencies: ["Curation"],
+        .target(name: "Wrappers", dependencies: ["Curation", "FITS", "Postgres"],
                 swiftSettings: swiftSettings),
 
         // Simulator of CASU deliveries.
@@ -91,7 +91,8 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "LoadServerTests", dependencies: ["LoadServer", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "WrappersTests", dependencies: ["Wrappers", "TestSupport"],
+        .testTarget(name: "WrappersTests",
+                    dependencies: ["Wrappers", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -12,14 +12,17 @@ import Glibc
         let driver = AppDriver()
         let started = ContinuousClock.now
         let result = try await driver.run("/bin/sh", arguments: ["-c", "sleep 30 & echo $! > bg.pid; sleep 30"],
-                                          workingDirectory: scratch.path, timeout: .seconds(1))
+                                          workingDirectory: scratch.path, timeout: .seconds(3))
         let elapsed = ContinuousClock.now - started
         #expect(result.timedOut)
         #expect(result.signal == SIGTERM)
-        #expect(elapsed < .seconds(20))
+        // The driver's own clock: resuming this task can wait while other suites hold the
+        // cooperative pool's threads, so the wall-clock bound is only a backstop.
+        #expect(result.duration < .seconds(20))
+        #expect(elapsed < .seconds(120))
         let error = try #require(result.failure)
         #expect(error.code == .timedOut)
-        #expect(error.description == "/bin/sh timed out after 1 s")
+        #expect(error.description == "/bin/sh timed out after 3 s")
 
         let background = try #require(await ProcessProbe.readPID(scratch.file("bg.pid")))
         #expect(await ProcessProbe.waitUntilGone(background), "the background sleep survived")
@@ -53,7 +56,7 @@ import Glibc
             #expect(error.code == .cancelled)
             #expect(error.result?.signal == SIGTERM)
         }
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(120))
         #expect(ProcessProbe.isGone(child))
     }
 

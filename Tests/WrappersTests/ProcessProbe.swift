@@ -28,7 +28,7 @@ enum ProcessProbe {
     }
 
     /// Waits up to `limit` for a file holding a pid to appear and be complete.
-    static func readPID(_ path: String, within limit: Duration = .seconds(10)) async -> pid_t? {
+    static func readPID(_ path: String, within limit: Duration = .seconds(60)) async -> pid_t? {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasSuffix("\n"),
