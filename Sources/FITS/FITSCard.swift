@@ -122,7 +122,7 @@ public struct FITSHeader: Sendable, Equatable, Sequence {
             text = quoted.count < 20 ? pad(quoted, 20) : quoted
         case .int(let i): text = String(repeating: " ", count: Swift.max(0, 20 - String(i).count)) + String(i)
         case .double(let d):
-            let s = String(format: "%.17G", d).replacingOccurrences(of: "E", with: "E")
+            let s = String(format: "%.17G", d)
             let f = s.contains(".") || s.contains("E") ? s : s + "."
             text = String(repeating: " ", count: Swift.max(0, 20 - f.count)) + f
         case .bool(let b): text = String(repeating: " ", count: 19) + (b ? "T" : "F")

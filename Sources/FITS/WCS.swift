@@ -83,6 +83,17 @@ public final class WCS: @unchecked Sendable {
         }
     }
 
+    /// Runs one wcslib transformation under the lock and turns its status into a `FITSError`.
+    private func transform(_ operation: String, _ body: () -> Int32) throws {
+        lock.lock()
+        let status = body()
+        lock.unlock()
+        guard status == 0 else {
+            throw FITSError(.wcsFailed, file: source, operation: operation, status: status,
+                            message: "wcslib: " + Self.message(status))
+        }
+    }
+
     /// Converts pixel positions to sky positions.
     public func pixelToSky(_ pixels: [PixelPosition]) throws -> [SkyPosition] {
         let n = pixels.count
@@ -95,13 +106,7 @@ public final class WCS: @unchecked Sendable {
         var img = [Double](repeating: 0, count: 2 * n), world = [Double](repeating: 0, count: 2 * n)
         var phi = [Double](repeating: 0, count: n), theta = [Double](repeating: 0, count: n)
         var stat = [Int32](repeating: 0, count: n)
-        lock.lock()
-        let status = wcsp2s(prm, Int32(n), 2, &pix, &img, &phi, &theta, &world, &stat)
-        lock.unlock()
-        guard status == 0 else {
-            throw FITSError(.wcsFailed, file: source, operation: "pixel to sky", status: status,
-                            message: "wcslib: " + Self.message(status))
-        }
+        try transform("pixel to sky") { wcsp2s(prm, Int32(n), 2, &pix, &img, &phi, &theta, &world, &stat) }
         let lng = Int(prm.pointee.lng), lat = Int(prm.pointee.lat)
         return (0..<n).map { SkyPosition(ra: world[2 * $0 + lng], dec: world[2 * $0 + lat]) }
     }
@@ -119,13 +124,7 @@ public final class WCS: @unchecked Sendable {
         var img = [Double](repeating: 0, count: 2 * n), pix = [Double](repeating: 0, count: 2 * n)
         var phi = [Double](repeating: 0, count: n), theta = [Double](repeating: 0, count: n)
         var stat = [Int32](repeating: 0, count: n)
-        lock.lock()
-        let status = wcss2p(prm, Int32(n), 2, &world, &phi, &theta, &img, &pix, &stat)
-        lock.unlock()
-        guard status == 0 else {
-            throw FITSError(.wcsFailed, file: source, operation: "sky to pixel", status: status,
-                            message: "wcslib: " + Self.message(status))
-        }
+        try transform("sky to pixel") { wcss2p(prm, Int32(n), 2, &world, &phi, &theta, &img, &pix, &stat) }
         return (0..<n).map { PixelPosition(x: pix[2 * $0], y: pix[2 * $0 + 1]) }
     }
 
