@@ -13,11 +13,17 @@ let package = Package(
         .executable(name: "wfcamsim", targets: ["WFCAMSim"]),
         .executable(name: "wsadb", targets: ["WSADB"]),
         .executable(name: "wsabench", targets: ["WSABench"]),
+        .executable(name: "dbrpcserver", targets: ["DbRpcServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries: system library targets with module maps.
@@ -50,8 +56,26 @@ let package = Package(
                 swiftSettings: swiftSettings),
 
         // The clean interface layer the CUs call (seed 004 §6).
-        .target(name: "Wrappers", dependencies: ["Curation", "FITS", "Postgres"],
+        .target(name: "Wrappers",
+                dependencies: [
+                    "Curation", "FITS", "Postgres", "XMLRPC",
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                ],
                 swiftSettings: swiftSettings),
+
+        // The load server daemon: XML-RPC over HTTP in front of LoadServer.
+        .executableTarget(name: "DbRpcServer",
+                          dependencies: [
+                              "LoadServer", "XMLRPC", "Postgres", "Curation",
+                              .product(name: "Hummingbird", package: "hummingbird"),
+                              .product(name: "HummingbirdTLS", package: "hummingbird"),
+                              .product(name: "HTTPTypes", package: "swift-http-types"),
+                              .product(name: "Prometheus", package: "swift-prometheus"),
+                              .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                              .product(name: "Logging", package: "swift-log"),
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                          ],
+                          swiftSettings: swiftSettings),
 
         // Simulator of CASU deliveries.
         .target(name: "SimulatorKit", dependencies: ["FITS"],

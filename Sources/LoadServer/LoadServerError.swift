@@ -29,6 +29,21 @@ public struct LoadServerError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let leaseReleased = Code(rawValue: 2004)
         /// 2005: an unusable argument (empty or over-long holder name, TTL not in (0, 1 day]).
         public static let invalidArgument = Code(rawValue: 2005)
+        /// 2006: no open step (run) with that cuEventID: it was never begun, has ended, or was
+        /// rolled back (its lease was lost, or the server restarted).
+        public static let unknownStep = Code(rawValue: 2006)
+        /// 2007: the transaction file is not in the server's spool: upload it, then retry.
+        public static let transactionFileMissing = Code(rawValue: 2007)
+        /// 2008: the transaction file was refused (checksum, size, row count, columns or target
+        /// table do not match); nothing was written.
+        public static let transactionFileRefused = Code(rawValue: 2008)
+        /// 2009: the step was rolled back (its commit or one of its loads failed, or its lease
+        /// was lost): none of its writes is visible.
+        public static let stepRolledBack = Code(rawValue: 2009)
+        /// 2012: the caller's role may not call this method.
+        public static let forbidden = Code(rawValue: 2012)
+        /// 2013: the server is at its limit of open steps or is shutting down; retry later.
+        public static let busy = Code(rawValue: 2013)
         /// 2010: the database cannot be reached or the connection was lost.
         public static let databaseUnavailable = Code(rawValue: 2010)
         /// 2011: the database refused or failed a statement for another reason.
@@ -37,7 +52,8 @@ public struct LoadServerError: Error, Sendable, Hashable, CustomStringConvertibl
         /// Every code of this layer, for documentation and `system.methodHelp`.
         public static let all: [Code] = [
             .leaseHeld, .staleToken, .leaseExpired, .leaseReleased, .invalidArgument,
-            .databaseUnavailable, .databaseError,
+            .unknownStep, .transactionFileMissing, .transactionFileRefused, .stepRolledBack,
+            .databaseUnavailable, .databaseError, .forbidden, .busy,
         ]
 
         public var description: String {
@@ -47,6 +63,12 @@ public struct LoadServerError: Error, Sendable, Hashable, CustomStringConvertibl
             case .leaseExpired: "leaseExpired"
             case .leaseReleased: "leaseReleased"
             case .invalidArgument: "invalidArgument"
+            case .unknownStep: "unknownStep"
+            case .transactionFileMissing: "transactionFileMissing"
+            case .transactionFileRefused: "transactionFileRefused"
+            case .stepRolledBack: "stepRolledBack"
+            case .forbidden: "forbidden"
+            case .busy: "busy"
             case .databaseUnavailable: "databaseUnavailable"
             case .databaseError: "databaseError"
             default: "code\(rawValue)"

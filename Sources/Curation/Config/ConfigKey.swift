@@ -104,6 +104,12 @@ extension WSAConfig {
             ConfigKey("rpc", "lease_seconds",
                       apply: { c, r in c.rpc.leaseSeconds = try r.integer(in: 1...86_400) },
                       render: { String($0.rpc.leaseSeconds) }),
+            ConfigKey("rpc", "users_file", apply: { c, r in c.rpc.usersFile = try r.path() },
+                      render: { TOMLLiteral.string($0.rpc.usersFile) }),
+            ConfigKey("rpc", "tls_certificate", apply: { c, r in c.rpc.tlsCertificate = try r.path() },
+                      render: { $0.rpc.tlsCertificate.map(TOMLLiteral.string) }),
+            ConfigKey("rpc", "tls_key", apply: { c, r in c.rpc.tlsKey = try r.path() },
+                      render: { $0.rpc.tlsKey.map(TOMLLiteral.string) }),
             // [paths]
             ConfigKey("paths", "delivery", apply: { c, r in
                 let text = try r.nonEmptyString()

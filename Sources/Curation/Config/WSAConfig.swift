@@ -36,6 +36,12 @@ public struct WSAConfig: Sendable, Equatable {
         public var maxBodyBytes: Int = 16 * 1024 * 1024
         /// Server side: how long a write lease lives without a heartbeat, in seconds.
         public var leaseSeconds: Int = 60
+        /// Server side: the users file (`name:role:pbkdf2-sha256$…` lines; see `dbrpcserver
+        /// hash-secret`).
+        public var usersFile: String = ".wsa/rpc-users"
+        /// Server side: PEM certificate chain and private key; both set means HTTPS.
+        public var tlsCertificate: String? = nil
+        public var tlsKey: String? = nil
 
         /// The password: ``password`` if set, else the first line of ``passwordFile``, else nil.
         /// The error names the file, never its content.
