@@ -27,6 +27,7 @@ extension DbRpcServer {
         var iterations = 210_000
 
         func validate() throws {
+            if let problem = CredentialStore.problem(withUser: user) { throw ValidationError(problem) }
             guard role == LoadServerMethods.curator || role == LoadServerMethods.reader else {
                 throw ValidationError("--role must be curator or reader, not \(role)")
             }

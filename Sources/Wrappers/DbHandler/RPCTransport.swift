@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import XMLRPC
+
+/// XML-RPC calls and spool uploads to dbrpcserver over HTTP(S), with Basic credentials.
+struct RPCTransport: Sendable {
+    let endpoint: URL
+    let authorization: String
+    let client: HTTPClient
+    let timeout: TimeAmount
+
+    init(url: String, user: String, password: String, timeout: Duration) throws(DbHandlerError) {
+        guard let endpoint = URL(string: url), let scheme = endpoint.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", endpoint.host != nil else {
+            throw DbHandlerError(.configuration, "[rpc] url \"\(url)\" is not an http(s) URL")
+        }
+        self.endpoint = endpoint
+        self.authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        self.client = HTTPClient.shared
+        self.timeout = .nanoseconds(Int64(timeout.secondsValue * 1e9))
+    }
+
+    /// Calls `method` and returns its value; a fault becomes a ``DbHandlerError`` with its code.
+    func call(_ method: String, _ params: [XMLRPCValue]) async throws(DbHandlerError) -> XMLRPCValue {
+        let body: [UInt8]
+        do {
+            body = try XMLRPCRequest(methodName: method, params: params).encoded()
+        } catch {
+            throw DbHandlerError(.badResponse, "\(method): cannot encode the call: \(error.message)")
+        }
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "text/xml; charset=utf-8")
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "User-Agent", value: "wsa-dbhandler")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let bytes = try await send(request, what: method)
+        let response: XMLRPCResponse
+        do {
+            response = try XMLRPCResponse(decoding: bytes.readableBytesView)
+        } catch {
+            throw DbHandlerError(.badResponse, "\(method): the server's answer is not XML-RPC: \(error.message)")
+        }
+        do {
+            return try response.get()
+        } catch {
+            throw DbHandlerError(fault: error, method: method)
+        }
+    }
+
+    /// Uploads a transaction file to the server's spool (`PUT /spool/<sha256>`).
+    func upload(data: URL, manifestJSON: Data, checksum: String) async throws(DbHandlerError) {
+        var spool = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)
+        spool?.path = "/spool/\(checksum)"
+        var request = HTTPClientRequest(url: spool?.url?.absoluteString ?? endpoint.absoluteString)
+        request.method = .PUT
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "X-WSA-Manifest", value: manifestJSON.base64EncodedString())
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        let size: Int
+        do {
+            size = (try FileManager.default.attributesOfItem(atPath: data.path)[.size] as? Int) ?? 0
+        } catch {
+            throw DbHandlerError(.configuration, "cannot read \(data.path): \(error.localizedDescription)")
+        }
+        request.body = .stream(FileChunks(path: data.path), length: .known(Int64(size)))
+        _ = try await send(request, what: "upload of \(data.lastPathComponent)")
+    }
+
+    private func send(_ request: HTTPClientRequest, what: String) async throws(DbHandlerError) -> ByteBuffer {
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let body = try await response.body.collect(upTo: 256 << 20)
+            switch response.status.code {
+            case 200, 201:
+                return body
+            case 401, 403:
+                throw DbHandlerError(.notAuthorized,
+                                     "\(what): dbrpcserver at \(endpoint.host ?? "?") refused the credentials of [rpc] user (HTTP \(response.status.code))")
+            default:
+                let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw DbHandlerError(.badResponse, "\(what): HTTP \(response.status.code) from dbrpcserver: \(text.prefix(300))")
+            }
+        } catch let error as DbHandlerError {
+            throw error
+        } catch {
+            throw DbHandlerError(.unreachable, "\(what): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
+        }
+    }
+}
+
+/// A file as 1 MiB byte buffers, read as the upload asks for them.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: FileHandle?
+        mutating func next() async throws -> ByteBuffer? {
+            guard let handle else { throw DbHandlerError(.configuration, "cannot open the file to upload") }
+            let data = try handle.read(upToCount: 1 << 20) ?? Data()
+            if data.isEmpty {
+                try? handle.close()
+                return nil
+            }
+            return ByteBuffer(bytes: data)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: FileHandle(forReadingAtPath: path)) }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
