@@ -115,4 +115,5 @@ public func runPython(_ script: String, _ arguments: [String] = []) throws -> St
 public struct PythonError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "python failed: \(message)" }
+    public init(message: String) { self.message = message }
 }

@@ -1,0 +1,124 @@
+import Foundation
+import LoadServer
+import Postgres
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real dbrpcserver process on a fresh, migrated database, for the tests.
+final class Daemon: @unchecked Sendable {
+    static let curator = (user: "cu", password: "cu-secret")
+    static let reader = (user: "ro", password: "ro-secret")
+
+    let database: String
+    let directory: URL
+    let leaseSeconds: Double
+    private(set) var process: BackgroundProcess
+    private(set) var port: Int
+
+    var spool: URL { directory.appendingPathComponent("spool") }
+    var transactions: URL { spool.appendingPathComponent("transactions") }
+    var usersFile: URL { directory.appendingPathComponent("users") }
+    var log: String { process.output }
+
+    /// Starts a daemon on `database` (migrated) with its spool, log and users under `directory`.
+    init(database: String, directory: URL, leaseSeconds: Double = 5) throws {
+        self.database = database
+        self.directory = directory
+        self.leaseSeconds = leaseSeconds
+        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("users").path) {
+            let lines = [
+                CredentialStore.line(user: Self.curator.user, role: "curator", password: Self.curator.password, iterations: 1000),
+                CredentialStore.line(user: Self.reader.user, role: "reader", password: Self.reader.password, iterations: 1000),
+            ]
+            try (lines.joined(separator: "\n") + "\n").write(to: directory.appendingPathComponent("users"), atomically: true, encoding: .utf8)
+        }
+        (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds)
+    }
+
+    private static func launch(database: String, directory: URL, leaseSeconds: Double) throws -> (BackgroundProcess, Int) {
+        let portFile = directory.appendingPathComponent("port").path
+        try? FileManager.default.removeItem(atPath: portFile)
+        let process = try BackgroundProcess(
+            TestEnvironment.productsDirectory.appendingPathComponent("dbrpcserver").path,
+            ["serve", "--database", database, "--users-file", directory.appendingPathComponent("users").path,
+             "--port", "0", "--port-file", portFile, "--lease-seconds", String(leaseSeconds)],
+            environment: ["WSA_PATHS_SPOOL": directory.appendingPathComponent("spool").path,
+                          "WSA_PATHS_LOG": directory.appendingPathComponent("log").path,
+                          "WSA_LOGGING_LEVEL": "info"],
+            outputFile: directory.appendingPathComponent("daemon.out").path)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
+               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return (process, port)
+            }
+            guard process.isRunning else {
+                throw PythonError(message: "dbrpcserver exited at start: \(process.output)")
+            }
+            usleep(50_000)
+        }
+        throw PythonError(message: "dbrpcserver did not start within 60 s: \(process.output)")
+    }
+
+    /// The XML-RPC URL with credentials, as Python's xmlrpc.client takes it.
+    func url(_ who: (user: String, password: String) = Daemon.curator) -> String {
+        "http://\(who.user):\(who.password)@127.0.0.1:\(port)/RPC2"
+    }
+
+    var plainURL: String { "http://127.0.0.1:\(port)/RPC2" }
+
+    /// Kills the daemon with `signal` and waits for it.
+    func stop(_ signal: Int32 = SIGTERM) {
+        process.signal(signal)
+        process.wait()
+    }
+
+    /// Starts it again (a new port) after `stop`.
+    func restart() throws {
+        (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds)
+    }
+
+    deinit { if process.isRunning { stop(SIGKILL) } }
+
+    /// Runs `body` with a daemon on a fresh migrated database; drops it afterwards.
+    static func withFresh<T>(leaseSeconds: Double = 5, _ body: (Daemon) async throws -> T) async throws -> T {
+        try await TestDatabase.withFresh(prefix: "rpc") { conninfo in
+            let connection = try PostgresConnection(conninfo)
+            _ = try SchemaMigrator(directory: TestEnvironment.packageRoot.appendingPathComponent("sql"))
+                .migrate(on: connection)
+            connection.close()
+            let directory = try TestEnvironment.temporaryDirectory("rpc")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let daemon = try Daemon(database: conninfo, directory: directory, leaseSeconds: leaseSeconds)
+            defer { if daemon.process.isRunning { daemon.stop(SIGKILL) } }
+            return try await body(daemon)
+        }
+    }
+}
+
+/// Transaction files of Quarantine rows (a simple table every schema has), tagged so that the
+/// rows of each file can be counted.
+enum TestFiles {
+    static let columns = ["fileName", "reason", "cuEventID"]
+
+    /// Writes `rows` rows tagged `tag` into `directory`; returns the manifest and data file.
+    static func quarantine(rows: Int, tag: String, into directory: URL) throws -> (manifest: TransactionManifest, data: URL) {
+        try TransactionFile.write(to: directory, table: "Quarantine", columns: columns, writer: "test \(tag)") { w in
+            for i in 0..<rows {
+                try w.beginRow(fieldCount: 3)
+                w.write("\(tag)/file\(i).fits")
+                w.write("test row \(i) of \(tag)")
+                w.write(Int32(0))
+            }
+        }
+    }
+
+    /// Rows of `tag` in Quarantine.
+    static func count(_ tag: String, in conninfo: String) throws -> Int {
+        let db = try PostgresConnection(conninfo)
+        defer { db.close() }
+        return try db.queryValue(Int.self, "SELECT count(*) FROM Quarantine WHERE fileName LIKE \(tag + "/%")")
+    }
+}
