@@ -31,13 +31,16 @@ struct RPCRoutes: Sendable {
             return unauthorized(request)
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            await drain(request.body)
             return tooLarge(length: length)
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            return tooLarge(length: nil)
+        var body = ByteBuffer()
+        for try await chunk in request.body {
+            if body.readableBytes + chunk.readableBytes > maxBodyBytes {
+                await drain(request.body)
+                return tooLarge(length: nil)
+            }
+            body.writeImmutableBuffer(chunk)
         }
         let bytes = body.readableBytesView
         if Self.declaresDoctypeOrEntity(bytes) {
@@ -164,6 +167,18 @@ struct RPCRoutes: Sendable {
                         headers: [.wwwAuthenticate: "Basic realm=\"dbrpcserver\", charset=\"UTF-8\"",
                                   .contentType: "text/plain; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: "authentication required: HTTP Basic with a dbrpcserver user\n")))
+    }
+
+    /// Reads and drops the rest of a refused body (up to 256 MiB), so that the client, still
+    /// sending, gets to read the refusal.
+    func drain(_ body: RequestBody) async {
+        var dropped = 0
+        do {
+            for try await chunk in body {
+                dropped += chunk.readableBytes
+                if dropped > 256 << 20 { break }
+            }
+        } catch {}
     }
 
     func tooLarge(length: Int?) -> Response {

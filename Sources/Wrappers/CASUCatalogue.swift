@@ -29,6 +29,13 @@ public struct TransactionData: Sendable, Equatable {
     public var table: String
     public var rowCount: Int
     public var sha256: String
+
+    public init(dataFile: URL, table: String, rowCount: Int, sha256: String) {
+        self.dataFile = dataFile
+        self.table = table
+        self.rowCount = rowCount
+        self.sha256 = sha256
+    }
 }
 
 extension FitsReader {

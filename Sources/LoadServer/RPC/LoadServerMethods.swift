@@ -53,8 +53,8 @@ public enum LoadServerMethods {
             (default: the server's) unless renewed by heartbeat. When another holder has it, \
             waits up to waitSeconds (default 0) and then fails with fault 2001 naming the holder, \
             since and until when.
-            """, signatures: [.init(.struct, .string), .init(.struct, .string, .double),
-                              .init(.struct, .string, .double, .double)],
+            """, signatures: [.init(.struct, .string), .init(.struct, .string, .any),
+                              .init(.struct, .string, .any, .double)],
             access: curators) { _, params in
             try await faulting {
                 let holder: String = try params.parameter(0)
@@ -71,7 +71,7 @@ public enum LoadServerMethods {
         registry.register("heartbeat", help: """
             heartbeat(holder, token [, ttlSeconds]) -> struct {expiresAt, validSeconds}: keeps \
             the lease alive. Faults: 2002 stale token, 2003 expired (acquire again), 2004 released.
-            """, signatures: [.init(.struct, .string, .any), .init(.struct, .string, .any, .double)],
+            """, signatures: [.init(.struct, .string, .any), .init(.struct, .string, .any, .any)],
             access: curators) { _, params in
             try await faulting {
                 let renewal = try await service.heartbeat(holder: try params.parameter(0),

@@ -79,6 +79,9 @@ struct RPCTransport: Sendable {
             case 401, 403:
                 throw DbHandlerError(.notAuthorized,
                                      "\(what): dbrpcserver at \(endpoint.host ?? "?") refused the credentials of [rpc] user (HTTP \(response.status.code))")
+            case 422:
+                let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw DbHandlerError(.transactionFileRefused, "\(what): \(text.prefix(500))")
             default:
                 let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
                 throw DbHandlerError(.badResponse, "\(what): HTTP \(response.status.code) from dbrpcserver: \(text.prefix(300))")
