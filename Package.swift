@@ -99,7 +99,7 @@ let package = Package(
         // Benchmarks (never run by `swift test`).
         .executableTarget(name: "WSABench",
                           dependencies: [
-                              "FITS", "Postgres", "Curation", "SimulatorKit",
+                              "FITS", "Postgres", "Curation", "SimulatorKit", "Wrappers",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ],
                           swiftSettings: swiftSettings),

@@ -32,22 +32,41 @@ WHERE r.status = 'failed'
   AND NOT EXISTS (SELECT 1 FROM ProgrammeCurationHistory s
                   WHERE s.resumeOf = r.cuEventID AND s.status IN ('succeeded', 'started'));
 
--- The read-only role. Roles belong to the cluster, so another database may have made it.
+-- The read-only role. Roles belong to the cluster, so another database may have made it, and
+-- migrations of several databases may run at once: settings are only changed when they differ,
+-- and a concurrent change of the role ("tuple concurrently updated") is retried.
 DO $$
+DECLARE
+    wanted text[] := ARRAY['default_transaction_read_only=on', 'statement_timeout=300s',
+                           'idle_in_transaction_session_timeout=600s', 'jit=off', 'temp_file_limit=4GB'];
+    setting text;
+    attempt int;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'wsa_reader') THEN
-        CREATE ROLE wsa_reader LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+        BEGIN
+            CREATE ROLE wsa_reader LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- made by a concurrent migration
+        END;
     END IF;
-    ALTER ROLE wsa_reader SET default_transaction_read_only = on;
-    ALTER ROLE wsa_reader SET statement_timeout = '300s';
-    ALTER ROLE wsa_reader SET idle_in_transaction_session_timeout = '600s';
-    ALTER ROLE wsa_reader SET jit = off;
-    BEGIN
-        ALTER ROLE wsa_reader SET temp_file_limit = '4GB';   -- needs a superuser
-    EXCEPTION WHEN insufficient_privilege THEN
-        RAISE NOTICE 'temp_file_limit of wsa_reader not set: ask a superuser to run '
-                     'ALTER ROLE wsa_reader SET temp_file_limit = ''4GB''';
-    END;
+    FOREACH setting IN ARRAY wanted LOOP
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+            WHERE r.rolname = 'wsa_reader' AND s.setdatabase = 0 AND setting = ANY (s.setconfig));
+        FOR attempt IN 1..20 LOOP
+            BEGIN
+                EXECUTE format('ALTER ROLE wsa_reader SET %s = %L',
+                               split_part(setting, '=', 1), split_part(setting, '=', 2));
+                EXIT;
+            EXCEPTION
+                WHEN insufficient_privilege THEN
+                    RAISE NOTICE 'wsa_reader: % not set (needs a superuser)', setting;
+                    EXIT;
+                WHEN internal_error OR unique_violation THEN
+                    PERFORM pg_sleep(0.05 * attempt);
+            END;
+        END LOOP;
+    END LOOP;
 END
 $$;
 

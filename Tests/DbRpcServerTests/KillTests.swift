@@ -12,12 +12,21 @@ struct KillTests {
     /// Takes the lease (waiting), begins a step, loads each checksum, commits, releases.
     /// Prints one line per stage so the test can see how far it got.
     static let loader = #"""
-import sys, xmlrpc.client, time
+import sys, xmlrpc.client, time, threading
 url, holder, ttl, wait, pause = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 checksums = sys.argv[6:]
 s = xmlrpc.client.ServerProxy(url, allow_none=True)
 g = s.writeLock(holder, ttl, wait)
 print("token", g["token"], flush=True)
+def beat():
+    b = xmlrpc.client.ServerProxy(url, allow_none=True)
+    while True:
+        time.sleep(ttl / 4)
+        try:
+            b.heartbeat(holder, g["token"])
+        except Exception:
+            return
+threading.Thread(target=beat, daemon=True).start()
 ev = s.beginStep(g["token"], {"cu": 4, "programme": "LAS", "command": ["cu4"], "host": "t", "version": "t"})
 print("step", ev, flush=True)
 for c in checksums:

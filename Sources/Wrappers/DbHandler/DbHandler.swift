@@ -102,15 +102,16 @@ public final class DbHandler: Sendable {
         return current.token
     }
 
+    /// Beats on an OS thread of its own, so that a CU busy with blocking work on every task
+    /// thread cannot starve its own lease.
     private func startHeartbeat(token: Int, interval: Double) {
         let transport = self.transport, holder = self.holder, lease = self.lease, logger = self.logger
-        let task = Task.detached {
+        let stop = StopFlag()
+        let thread = Thread {
             var failures = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
-                if Task.isCancelled { return }
+            while !stop.wait(seconds: interval) {
                 do throws(DbHandlerError) {
-                    let value = try await transport.call("heartbeat", [.string(holder), .int(token)])
+                    let value = try transport.callBlocking("heartbeat", [.string(holder), .int(token)])
                     failures = 0
                     if let valid = value.structValue?["validSeconds"]?.doubleValue { lease.renewed(validFor: valid) }
                 } catch {
@@ -129,7 +130,9 @@ public final class DbHandler: Sendable {
                 }
             }
         }
-        lease.setHeartbeat(task)
+        thread.name = "wsa-heartbeat"
+        thread.start()
+        lease.setHeartbeat(stop)
     }
 
     /// The lease as the server sees it.
@@ -226,6 +229,12 @@ public final class DbHandler: Sendable {
                            alreadyLoaded: m["alreadyLoaded"]?.boolValue ?? false, uploaded: uploaded)
     }
 
+    /// The server's version and open runs (a call that does not touch the database).
+    public func serverInfo() async throws(DbHandlerError) -> [String: String] {
+        let value = try await transport.call("serverInfo", [])
+        return (value.structValue ?? [:]).compactMapValues { $0.stringValue }
+    }
+
     // MARK: Runs
 
     /// Failed runs not yet made good (what `resume` would run again): cuEventID, CU, programme, error.
@@ -242,7 +251,7 @@ public final class DbHandler: Sendable {
 final class LeaseBox: @unchecked Sendable {
     private let lock = NSLock()
     private var lease: DbHandler.Lease?
-    private var heartbeat: Task<Void, Never>?
+    private var heartbeat: StopFlag?
     private var lost: String?
     private var localExpiry = ContinuousClock.now
 
@@ -266,17 +275,39 @@ final class LeaseBox: @unchecked Sendable {
 
     func clear() { lock.withLock { lease = nil; lost = nil } }
 
-    func setHeartbeat(_ task: Task<Void, Never>) {
+    func setHeartbeat(_ flag: StopFlag) {
         lock.withLock {
-            heartbeat?.cancel()
-            heartbeat = task
+            heartbeat?.stop()
+            heartbeat = flag
         }
     }
 
     func stopHeartbeat() {
         lock.withLock {
-            heartbeat?.cancel()
+            heartbeat?.stop()
             heartbeat = nil
         }
+    }
+}
+
+/// A stop signal a thread can sleep on.
+final class StopFlag: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stopped = false
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Sleeps up to `seconds`; returns true when stopped.
+    func wait(seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(seconds)
+        while !stopped && condition.wait(until: deadline) {}
+        return stopped
     }
 }

@@ -50,6 +50,46 @@ struct RPCTransport: Sendable {
         }
     }
 
+    /// The same call, blocking the calling thread and never touching Swift's cooperative pool
+    /// (for the heartbeat thread, which must beat even while the CU keeps every task busy).
+    func callBlocking(_ method: String, _ params: [XMLRPCValue]) throws(DbHandlerError) -> XMLRPCValue {
+        let body: [UInt8]
+        do {
+            body = try XMLRPCRequest(methodName: method, params: params).encoded()
+        } catch {
+            throw DbHandlerError(.badResponse, "\(method): cannot encode the call: \(error.message)")
+        }
+        let bytes: ByteBuffer
+        do {
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/xml; charset=utf-8")
+            headers.add(name: "Authorization", value: authorization)
+            let request = try HTTPClient.Request(url: endpoint.absoluteString, method: .POST, headers: headers,
+                                                 body: .bytes(body))
+            let response = try client.execute(request: request, deadline: .now() + timeout).wait()
+            guard response.status.code == 200 else {
+                throw DbHandlerError(response.status.code == 401 ? .notAuthorized : .badResponse,
+                                     "\(method): HTTP \(response.status.code) from dbrpcserver")
+            }
+            bytes = response.body ?? ByteBuffer()
+        } catch let error as DbHandlerError {
+            throw error
+        } catch {
+            throw DbHandlerError(.unreachable, "\(method): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
+        }
+        let response: XMLRPCResponse
+        do {
+            response = try XMLRPCResponse(decoding: bytes.readableBytesView)
+        } catch {
+            throw DbHandlerError(.badResponse, "\(method): the server's answer is not XML-RPC: \(error.message)")
+        }
+        do {
+            return try response.get()
+        } catch {
+            throw DbHandlerError(fault: error, method: method)
+        }
+    }
+
     /// Uploads a transaction file to the server's spool (`PUT /spool/<sha256>`).
     func upload(data: URL, manifestJSON: Data, checksum: String) async throws(DbHandlerError) {
         var spool = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)
