@@ -129,7 +129,8 @@ struct RPCBenchmark: AsyncParsableCommand {
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = ["-c", script, portFile]
         try p.run()
-        defer { p.terminate(); p.waitUntilExit(); try? FileManager.default.removeItem(atPath: portFile) }
+        // SIGKILL: a child of Foundation's Process may start with SIGTERM blocked.
+        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); try? FileManager.default.removeItem(atPath: portFile) }
         var port: Int?
         for _ in 0..<200 where port == nil {
             try await Task.sleep(for: .milliseconds(25))
