@@ -27,14 +27,14 @@ struct WrapperClientTests {
 
     @Test("DbHandler: lease kept alive past its TTL by heartbeats, upload when the spool is not shared, exactly once")
     func dbHandlerRoundTrip() async throws {
-        try await Daemon.withFresh(leaseSeconds: 4) { daemon in
+        try await Daemon.withFresh(leaseSeconds: 8) { daemon in
             let clientSpool = try TestEnvironment.temporaryDirectory("client")
             defer { try? FileManager.default.removeItem(at: clientSpool) }
             let db = try handler(daemon, spool: clientSpool)
             let file = try TestFiles.quarantine(rows: 500, tag: "dbh", into: db.transactionDirectory)
             try await db.writeLock()
             let step = try await db.beginStep(cu: 4, programme: "LAS")
-            try await Task.sleep(for: .seconds(9))  // > 2 TTLs: only heartbeats keep the lease
+            try await Task.sleep(for: .seconds(17))  // > 2 TTLs: only heartbeats keep the lease
             let first = try await db.loadTransactionData(transactionData(file), in: step)
             #expect(first.rows == 500 && first.uploaded && !first.alreadyLoaded)
             let (loads, rows) = try await db.updateCurationLog(step, status: .succeeded)
