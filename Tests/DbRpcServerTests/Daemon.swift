@@ -83,7 +83,7 @@ final class Daemon: @unchecked Sendable {
     deinit { if process.isRunning { stop(SIGKILL) } }
 
     /// Runs `body` with a daemon on a fresh migrated database; drops it afterwards.
-    static func withFresh<T>(leaseSeconds: Double = 5, _ body: (Daemon) async throws -> T) async throws -> T {
+    static func withFresh<T>(leaseSeconds: Double = 15, _ body: (Daemon) async throws -> T) async throws -> T {
         try await TestDatabase.withFresh(prefix: "rpc") { conninfo in
             let connection = try PostgresConnection(conninfo)
             _ = try SchemaMigrator(directory: TestEnvironment.packageRoot.appendingPathComponent("sql"))
