@@ -66,20 +66,32 @@ public final class DbHandler: Sendable {
     /// (``DbHandlerError/Code/leaseHeld``) naming the holder when the wait ends without it.
     @discardableResult
     public func writeLock(ttl: Duration? = nil, wait: Duration = .zero) async throws(DbHandlerError) -> Lease {
-        var params: [XMLRPCValue] = [.string(holder)]
-        params.append(ttl.map { .double($0.secondsValue) } ?? .nil)
-        params.append(.double(wait.secondsValue))
-        let value = try await transport.call("writeLock", params)
-        guard let token = value.structValue?["token"]?.intValue,
-              let valid = value.structValue?["validSeconds"]?.doubleValue else {
-            throw DbHandlerError(.badResponse, "writeLock: the answer has no token")
+        let params: [XMLRPCValue] = [.string(holder), ttl.map { .double($0.secondsValue) } ?? .nil,
+                                     .double(wait.secondsValue)]
+        // The call and the first heartbeat run on an OS thread: the lease is kept alive from the
+        // moment it is granted, however late this task is resumed on a busy pool.
+        let result: Result<Lease, DbHandlerError> = await withCheckedContinuation { continuation in
+            let thread = Thread { [self] in
+                do throws(DbHandlerError) {
+                    let value = try transport.callBlocking("writeLock", params)
+                    guard let token = value.structValue?["token"]?.intValue,
+                          let valid = value.structValue?["validSeconds"]?.doubleValue else {
+                        throw DbHandlerError(.badResponse, "writeLock: the answer has no token")
+                    }
+                    let granted = Lease(holder: holder, token: token,
+                                        expiresAt: value.structValue?["expiresAt"]?.stringValue ?? "")
+                    lease.grant(granted, validFor: valid)
+                    startHeartbeat(token: token, interval: max(0.2, valid / 3))
+                    logger.info("write lease granted (token \(token), \(String(format: "%.0f", valid)) s)")
+                    continuation.resume(returning: .success(granted))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            thread.name = "wsa-writelock"
+            thread.start()
         }
-        let granted = Lease(holder: holder, token: token,
-                            expiresAt: value.structValue?["expiresAt"]?.stringValue ?? "")
-        lease.grant(granted, validFor: valid)
-        startHeartbeat(token: token, interval: max(0.2, valid / 3))
-        logger.info("write lease granted (token \(token), \(String(format: "%.0f", valid)) s)")
-        return granted
+        return try result.get()
     }
 
     /// Ends the lease. Steps still open under it are rolled back by the server.
