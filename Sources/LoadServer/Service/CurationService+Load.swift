@@ -60,7 +60,6 @@ extension CurationService {
                 throw LoadServerError(.transactionFileRefused,
                                       "transaction file \(checksum): its manifest names checksum \(manifest.sha256)")
             }
-            try TransactionFile.verify(files.data, against: manifest)
         } catch let error as PostgresError {
             throw LoadServerError(.transactionFileRefused, "transaction file refused: \(error.message)")
         }
@@ -76,16 +75,14 @@ extension CurationService {
                     """, [.text(checksum), .text(manifest.table), .int64(Int64(manifest.rowCount)),
                           .text(String(manifest.writer.prefix(512))), .int32(Int32(cuEventID))])
                 guard inserted == 1 else { return -1 }
-                let rows = try tx.copyIn(into: manifest.table, columns: manifest.columns,
-                                         format: .binary, contentsOf: files.data.path)
-                guard rows == manifest.rowCount else {
-                    throw LoadServerError(.transactionFileRefused,
-                                          "transaction file \(checksum): COPY took \(rows) rows, the manifest says \(manifest.rowCount)")
-                }
-                return rows
+                // One pass: verified as it streams; any mismatch aborts the COPY.
+                return try TransactionFile.verifyAndCopy(files.data, manifest: manifest, on: tx)
             }
         } catch let error as PostgresError {
             if let lease = LoadServerError.lease(from: error) { throw lease }
+            if error.code == .transactionFileInvalid {
+                throw LoadServerError(.transactionFileRefused, "transaction file refused, nothing written: \(error.message)")
+            }
             if step.aborted != nil || error.code == .connectionClosed || error.code == .connectionFailed {
                 throw LoadServerError(.stepRolledBack,
                                       "run \(cuEventID) was rolled back during the load: \(step.aborted ?? error.message)")
