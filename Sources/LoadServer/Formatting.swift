@@ -8,11 +8,3 @@ func isoTime(_ date: Date?) -> String {
     formatter.timeZone = TimeZone(identifier: "UTC")
     return formatter.string(from: date)
 }
-
-extension Duration {
-    /// The duration in seconds, as a Double (for interval parameters).
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -76,7 +76,7 @@ struct RPCBenchmark: AsyncParsableCommand {
                 in: step)
             try await db.updateCurationLog(step, status: .succeeded)
             try await db.writeUnlock()
-            ours = min(ours, (ContinuousClock.now - start).seconds)
+            ours = min(ours, (ContinuousClock.now - start).secondsValue)
             guard outcome.rows == rows, !outcome.alreadyLoaded else {
                 throw ValidationError("the daemon loaded \(outcome.rows) rows (alreadyLoaded \(outcome.alreadyLoaded))")
             }
@@ -90,7 +90,7 @@ struct RPCBenchmark: AsyncParsableCommand {
             try p.run()
             p.waitUntilExit()
             guard p.terminationStatus == 0 else { throw ValidationError("psql \\copy failed") }
-            theirs = min(theirs, (ContinuousClock.now - psqlStart).seconds)
+            theirs = min(theirs, (ContinuousClock.now - psqlStart).secondsValue)
             let n = try admin.queryValue(Int.self, "SELECT count(*) FROM bench_psql")
             guard n == rows else { throw ValidationError("psql loaded \(n) rows") }
         }
@@ -160,13 +160,6 @@ struct RPCBenchmark: AsyncParsableCommand {
             }
             return try await group.reduce(0, +)
         }
-        return Double(total) / (ContinuousClock.now - start).seconds
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
+        return Double(total) / (ContinuousClock.now - start).secondsValue
     }
 }

@@ -39,11 +39,11 @@ public final class CurationService: Sendable {
     let logger: Logger
     let threads: ThreadPool
     let connections: ConnectionPool
-    let steps = Guarded<[Int: OpenStep]>([:])
-    let accepting = Guarded(true)
+    let steps = Locked<[Int: OpenStep]>([:])
+    let accepting = Locked(true)
     let observer: @Sendable (LoadObservation) -> Void
-    private let monitorStop = Guarded(false)
-    private let instanceLock = Guarded<PostgresConnection?>(nil)
+    private let monitorStop = Locked(false)
+    private let instanceLock = Locked<PostgresConnection?>(nil)
 
     /// The directory of transaction files.
     public var transactionDirectory: URL {

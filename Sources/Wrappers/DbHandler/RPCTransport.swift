@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Curation
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -153,11 +154,4 @@ struct FileChunks: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: FileHandle(forReadingAtPath: path)) }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }
