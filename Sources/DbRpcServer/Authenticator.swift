@@ -11,6 +11,7 @@ final class Authenticator: @unchecked Sendable {
     private let lock = NSLock()
     private var store: CredentialStore
     private var modified: Date?
+    private var checkedAt = Date.distantPast
     private var verified: [String: (role: String, until: Date)] = [:]
     static let rememberFor: TimeInterval = 300
 
@@ -47,7 +48,14 @@ final class Authenticator: @unchecked Sendable {
         return (credentials.user, role)
     }
 
+    /// Looks at the file at most every two seconds, not on every call.
     private func reloadIfChanged() {
+        let now = Date()
+        guard lock.withLock({ () -> Bool in
+            guard now.timeIntervalSince(checkedAt) >= 2 else { return false }
+            checkedAt = now
+            return true
+        }) else { return }
         let date = Self.modificationDate(path)
         guard lock.withLock({ date != modified }) else { return }
         do {

@@ -89,13 +89,22 @@ public final class WriteLease: Sendable {
     /// A holder that already holds the lease is refused like anyone else: holder names should
     /// be unique per process (e.g. `cu4@host:pid`).
     public func acquire(holder: String, ttl: Duration, wait: Duration = .zero) async throws -> LeaseGrant {
+        try await Self.acquire(wait: wait, lockWait: lockWait) { attemptWait in
+            try self.tryAcquire(holder: holder, ttl: ttl, lockWait: attemptWait)
+        }
+    }
+
+    /// The waiting of ``acquire(holder:ttl:wait:)`` around any way of making one attempt:
+    /// `attempt` is given how long that attempt may wait for writes in flight (at most
+    /// `lockWait`, never past the deadline).
+    static func acquire(wait: Duration, lockWait: Duration,
+                        attempt: (Duration) async throws -> Attempt) async throws -> LeaseGrant {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: max(.zero, wait))
         var backoff = Duration.milliseconds(50)
         while true {
             let remaining = clock.now.duration(to: deadline)
-            let attemptWait = min(lockWait, max(.milliseconds(1), remaining))
-            switch try tryAcquire(holder: holder, ttl: ttl, lockWait: attemptWait) {
+            switch try await attempt(min(lockWait, max(.milliseconds(1), remaining))) {
             case .granted(let grant):
                 return grant
             case .refused(let current):

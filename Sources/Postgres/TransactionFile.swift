@@ -106,6 +106,29 @@ public enum TransactionFile {
     /// the file, the trailer, the row count). Throws `transactionFileInvalid` naming the file
     /// and the first problem.
     public static func verify(_ data: URL, against manifest: TransactionManifest) throws {
+        try check(data, against: manifest) { _ in }
+    }
+
+    /// Verifies a data file against its manifest and COPYs it into the manifest's table in the
+    /// same single pass: every chunk is hashed and its structure checked before it is sent, and
+    /// a problem found anywhere (size, SHA-256, field or row count) aborts the COPY, so nothing
+    /// of a bad file is written. Returns the rows copied. Run it inside a transaction.
+    public static func verifyAndCopy(_ data: URL, manifest: TransactionManifest,
+                                     on connection: PostgresConnection) throws -> Int {
+        let rows = try connection.copyIn(into: manifest.table, columns: manifest.columns, format: .binary) { stream in
+            try check(data, against: manifest) { chunk in try chunk.withUnsafeBytes { try stream.send($0) } }
+        }
+        guard rows == manifest.rowCount else {
+            throw invalid(data, "COPY took \(rows) rows, the manifest says \(manifest.rowCount)")
+        }
+        return rows
+    }
+
+    /// Reads `data` in 1 MiB chunks, hashing and checking each against `manifest` before handing
+    /// it to `use`; throws `transactionFileInvalid` at the first problem, or at the end when size,
+    /// SHA-256 or row count do not match.
+    private static func check(_ data: URL, against manifest: TransactionManifest,
+                              _ use: (Data) throws -> Void) throws {
         guard let handle = FileHandle(forReadingAtPath: data.path) else {
             throw invalid(data, "cannot open it")
         }
@@ -124,6 +147,10 @@ public enum TransactionFile {
             total += chunk.count
             chunk.withUnsafeBytes { hash.update($0) }
             if let problem = parser.consume(chunk) { throw invalid(data, problem) }
+            guard total <= manifest.byteCount else {
+                throw invalid(data, "more than the \(manifest.byteCount) bytes the manifest says")
+            }
+            try use(chunk)
         }
         if let problem = parser.finish() { throw invalid(data, problem) }
         guard total == manifest.byteCount else {
@@ -136,54 +163,6 @@ public enum TransactionFile {
         guard parser.rows == manifest.rowCount else {
             throw invalid(data, "\(parser.rows) rows, the manifest says \(manifest.rowCount)")
         }
-    }
-
-    /// Verifies a data file against its manifest and COPYs it into the manifest's table in the
-    /// same single pass: every chunk is hashed and its structure checked before it is sent, and
-    /// a problem found anywhere (size, SHA-256, field or row count) aborts the COPY, so nothing
-    /// of a bad file is written. Returns the rows copied. Run it inside a transaction.
-    public static func verifyAndCopy(_ data: URL, manifest: TransactionManifest,
-                                     on connection: PostgresConnection) throws -> Int {
-        guard let handle = FileHandle(forReadingAtPath: data.path) else {
-            throw invalid(data, "cannot open it")
-        }
-        defer { try? handle.close() }
-        var hash = SHA256()
-        var parser = BinaryCopyParser(expectedFields: manifest.columns.count)
-        var total = 0
-        let rows = try connection.copyIn(into: manifest.table, columns: manifest.columns, format: .binary) { stream in
-            while true {
-                let chunk: Data
-                do {
-                    chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-                } catch {
-                    throw invalid(data, "read failed (\(error))")
-                }
-                if chunk.isEmpty { break }
-                total += chunk.count
-                guard total <= manifest.byteCount else {
-                    throw invalid(data, "more than the \(manifest.byteCount) bytes the manifest says")
-                }
-                chunk.withUnsafeBytes { hash.update($0) }
-                if let problem = parser.consume(chunk) { throw invalid(data, problem) }
-                try chunk.withUnsafeBytes { try stream.send($0) }
-            }
-            if let problem = parser.finish() { throw invalid(data, problem) }
-            guard total == manifest.byteCount else {
-                throw invalid(data, "\(total) bytes, the manifest says \(manifest.byteCount)")
-            }
-            let digest = hash.finalize().hexString
-            guard digest == manifest.sha256 else {
-                throw invalid(data, "SHA-256 \(digest) does not match the manifest's \(manifest.sha256)")
-            }
-            guard parser.rows == manifest.rowCount else {
-                throw invalid(data, "\(parser.rows) rows, the manifest says \(manifest.rowCount)")
-            }
-        }
-        guard rows == manifest.rowCount else {
-            throw invalid(data, "COPY took \(rows) rows, the manifest says \(manifest.rowCount)")
-        }
-        return rows
     }
 
     static func invalid(_ file: URL, _ problem: String) -> PostgresError {

@@ -178,12 +178,12 @@ public enum LoadServerMethods {
             """, signatures: [.init(.array), .init(.array, .string), .init(.array, .string, .int)],
             access: readers) { _, params in
             try await faulting {
-                let status: String? = try params.parameter(0)
-                let status2 = status.flatMap { $0.isEmpty || $0 == "all" ? nil : $0 }
-                if let status2, !["started", "succeeded", "failed"].contains(status2) {
+                var status: String? = try params.parameter(0)
+                if status == "" || status == "all" { status = nil }
+                if let status, !["started", "succeeded", "failed"].contains(status) {
                     throw LoadServerError(.invalidArgument, "status should be started, succeeded, failed or all")
                 }
-                let runs = try await service.runs(status: status2, limit: try params.parameter(1, as: Int?.self) ?? 100)
+                let runs = try await service.runs(status: status, limit: try params.parameter(1, as: Int?.self) ?? 100)
                 return .array(runs.map(encode))
             }
         }

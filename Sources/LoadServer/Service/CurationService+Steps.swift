@@ -161,9 +161,7 @@ extension CurationService {
             try self.connections.withConnection { db in
                 try LoadServerError.mapping("list runs") {
                     let rows = try db.query("""
-                        SELECT h.cuEventID, h.cuID, t.name AS cuName, p.name AS programme, h.status,
-                               h.startedAt, h.endedAt, h.hostName, h.version, h.holder, h.fencingToken,
-                               h.command::text AS command, h.errorText, h.resumeOf
+                        SELECT \(Self.runColumns)
                         FROM ProgrammeCurationHistory h
                         JOIN CurationTask t USING (cuID) JOIN Programme p USING (programmeID)
                         WHERE $1::text IS NULL OR h.status = $1
@@ -181,9 +179,7 @@ extension CurationService {
             try self.connections.withConnection { db in
                 try LoadServerError.mapping("list resumable runs") {
                     let rows = try db.query("""
-                        SELECT h.cuEventID, h.cuID, t.name AS cuName, p.name AS programme, h.status,
-                               h.startedAt, h.endedAt, h.hostName, h.version, h.holder, h.fencingToken,
-                               h.command::text AS command, h.errorText, h.resumeOf
+                        SELECT \(Self.runColumns)
                         FROM ResumableRun r JOIN ProgrammeCurationHistory h USING (cuEventID)
                         JOIN CurationTask t ON t.cuID = h.cuID JOIN Programme p ON p.programmeID = h.programmeID
                         ORDER BY h.cuEventID
@@ -193,6 +189,13 @@ extension CurationService {
             }
         }
     }
+
+    /// The columns ``run(from:)`` reads, of ProgrammeCurationHistory `h`, CurationTask `t` and
+    /// Programme `p`.
+    static let runColumns = """
+        h.cuEventID, h.cuID, t.name AS cuName, p.name AS programme, h.status, h.startedAt, h.endedAt,
+        h.hostName, h.version, h.holder, h.fencingToken, h.command::text AS command, h.errorText, h.resumeOf
+        """
 
     static func run(from row: PostgresRow) throws -> CurationRun {
         let commandText = try row.decode(String.self, "command")

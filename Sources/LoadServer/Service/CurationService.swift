@@ -158,32 +158,16 @@ public final class CurationService: Sendable {
     /// Grants the lease to `holder`, waiting up to `wait` for the current holder.
     public func acquire(holder: String, ttl: Duration?, wait: Duration) async throws -> LeaseGrant {
         let ttl = ttl ?? configuration.defaultLeaseTTL
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: max(.zero, wait))
-        var backoff = Duration.milliseconds(50)
-        while true {
-            let left = clock.now.duration(to: deadline)
-            let attempt = try await threads.run {
+        let grant = try await WriteLease.acquire(wait: wait, lockWait: .seconds(2)) { attemptWait in
+            try await threads.run {
                 try self.connections.withConnection { db in
-                    try WriteLease(connection: db).tryAcquire(
-                        holder: holder, ttl: ttl, lockWait: min(.seconds(2), max(.milliseconds(50), left)))
+                    try WriteLease(connection: db).tryAcquire(holder: holder, ttl: ttl,
+                                                              lockWait: max(.milliseconds(50), attemptWait))
                 }
-            }
-            switch attempt {
-            case .granted(let grant):
-                logger.info("write lease granted to \"\(holder)\" (token \(grant.token))")
-                return grant
-            case .refused(let current):
-                let remaining = clock.now.duration(to: deadline)
-                guard remaining > .zero else { throw WriteLease.heldError(current, waited: wait) }
-                var pause = min(backoff, remaining)
-                if !current.writesInFlight, current.expiresAt != nil {
-                    pause = min(pause, current.remaining + .milliseconds(10))
-                }
-                try await Task.sleep(for: max(pause, .milliseconds(5)))
-                backoff = min(backoff * 2, .seconds(1))
             }
         }
+        logger.info("write lease granted to \"\(holder)\" (token \(grant.token))")
+        return grant
     }
 
     /// Extends the lease of `token`.

@@ -25,48 +25,21 @@ struct RPCTransport: Sendable {
 
     /// Calls `method` and returns its value; a fault becomes a ``DbHandlerError`` with its code.
     func call(_ method: String, _ params: [XMLRPCValue]) async throws(DbHandlerError) -> XMLRPCValue {
-        let body: [UInt8]
-        do {
-            body = try XMLRPCRequest(methodName: method, params: params).encoded()
-        } catch {
-            throw DbHandlerError(.badResponse, "\(method): cannot encode the call: \(error.message)")
-        }
         var request = HTTPClientRequest(url: endpoint.absoluteString)
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "text/xml; charset=utf-8")
-        request.headers.add(name: "Authorization", value: authorization)
-        request.headers.add(name: "User-Agent", value: "wsa-dbhandler")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let bytes = try await send(request, what: method)
-        let response: XMLRPCResponse
-        do {
-            response = try XMLRPCResponse(decoding: bytes.readableBytesView)
-        } catch {
-            throw DbHandlerError(.badResponse, "\(method): the server's answer is not XML-RPC: \(error.message)")
-        }
-        do {
-            return try response.get()
-        } catch {
-            throw DbHandlerError(fault: error, method: method)
-        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: try Self.encode(method, params)))
+        return try Self.decode(method, try await send(request, what: method))
     }
 
     /// The same call, blocking the calling thread and never touching Swift's cooperative pool
     /// (for the heartbeat thread, which must beat even while the CU keeps every task busy).
     func callBlocking(_ method: String, _ params: [XMLRPCValue]) throws(DbHandlerError) -> XMLRPCValue {
-        let body: [UInt8]
-        do {
-            body = try XMLRPCRequest(methodName: method, params: params).encoded()
-        } catch {
-            throw DbHandlerError(.badResponse, "\(method): cannot encode the call: \(error.message)")
-        }
+        let body = try Self.encode(method, params)
         let bytes: ByteBuffer
         do {
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/xml; charset=utf-8")
-            headers.add(name: "Authorization", value: authorization)
-            let request = try HTTPClient.Request(url: endpoint.absoluteString, method: .POST, headers: headers,
-                                                 body: .bytes(body))
+            let request = try HTTPClient.Request(url: endpoint.absoluteString, method: .POST,
+                                                 headers: HTTPHeaders(headers), body: .bytes(body))
             let response = try client.execute(request: request, deadline: .now() + timeout).wait()
             guard response.status.code == 200 else {
                 throw DbHandlerError(response.status.code == 401 ? .notAuthorized : .badResponse,
@@ -78,6 +51,25 @@ struct RPCTransport: Sendable {
         } catch {
             throw DbHandlerError(.unreachable, "\(method): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
         }
+        return try Self.decode(method, bytes)
+    }
+
+    /// The headers of every XML-RPC call.
+    private var headers: [(String, String)] {
+        [("Content-Type", "text/xml; charset=utf-8"), ("Authorization", authorization),
+         ("User-Agent", "wsa-dbhandler")]
+    }
+
+    private static func encode(_ method: String, _ params: [XMLRPCValue]) throws(DbHandlerError) -> [UInt8] {
+        do {
+            return try XMLRPCRequest(methodName: method, params: params).encoded()
+        } catch {
+            throw DbHandlerError(.badResponse, "\(method): cannot encode the call: \(error.message)")
+        }
+    }
+
+    /// The value of an XML-RPC response body; a fault becomes a ``DbHandlerError`` with its code.
+    private static func decode(_ method: String, _ bytes: ByteBuffer) throws(DbHandlerError) -> XMLRPCValue {
         let response: XMLRPCResponse
         do {
             response = try XMLRPCResponse(decoding: bytes.readableBytesView)
