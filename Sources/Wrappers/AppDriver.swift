@@ -19,7 +19,7 @@ public enum AppInput: Sendable, Equatable {
 ///
 /// A tool is found through the `[tools]` section of the config (key: the tool name lower
 /// case, `-` as `_`; value: a path, or a name looked up on `PATH`), else on `PATH`. A missing
-/// tool is an ``AppDriverError`` (`toolMissing`) whose one line names the Debian package to
+/// tool is an ``WrapperError`` (`toolMissing`) whose one line names the Debian package to
 /// install. The program runs in its own process group with a clean signal mask; a timeout or
 /// the calling task's cancellation sends SIGTERM to the whole group, then SIGKILL after
 /// ``terminationGrace``. Standard output and error are captured (the last ``outputLimit``
@@ -56,7 +56,7 @@ public struct AppDriver: Sendable {
     /// The absolute path of the program that `tool` runs, or a `toolMissing` error naming
     /// the Debian package. `environment` may override `PATH`.
     public func locate(_ tool: String, environment: [String: String] = [:])
-        throws(AppDriverError) -> String
+        throws(WrapperError) -> String
     {
         let key = Self.configKey(tool)
         let configured = toolPaths[key] ?? toolPaths[tool]
@@ -66,7 +66,7 @@ public struct AppDriver: Sendable {
             let path = URL(fileURLWithPath: program).standardizedFileURL.path
             if Self.isExecutableFile(path) { return path }
             let setting = configured == nil ? "" : " (tools.\(key) in the config)"
-            throw AppDriverError(.toolMissing, tool: tool, "\(tool) not found at \(path)\(setting): \(hint)")
+            throw WrapperError(.toolMissing, tool: tool, "\(tool) not found at \(path)\(setting): \(hint)")
         }
         let searchPath = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]
             ?? "/usr/local/bin:/usr/bin:/bin"
@@ -77,14 +77,14 @@ public struct AppDriver: Sendable {
             if Self.isExecutableFile(candidate) { return candidate }
         }
         let named = program == tool ? "" : " as \(program) (tools.\(key) in the config)"
-        throw AppDriverError(.toolMissing, tool: tool, "\(tool) not found on PATH\(named): \(hint)")
+        throw WrapperError(.toolMissing, tool: tool, "\(tool) not found on PATH\(named): \(hint)")
     }
 
     /// One `toolMissing` error for each of `tools` that cannot be found (for a program's
     /// start-up check of its prerequisites).
-    public func missingTools(_ tools: [String], environment: [String: String] = [:]) -> [AppDriverError] {
-        tools.compactMap { tool -> AppDriverError? in
-            do throws(AppDriverError) {
+    public func missingTools(_ tools: [String], environment: [String: String] = [:]) -> [WrapperError] {
+        tools.compactMap { tool -> WrapperError? in
+            do throws(WrapperError) {
                 _ = try locate(tool, environment: environment)
                 return nil
             } catch {
@@ -113,13 +113,13 @@ public struct AppDriver: Sendable {
     public func run(_ tool: String, arguments: [String] = [], workingDirectory: String? = nil,
                     environment: [String: String] = [:], input: AppInput = .none,
                     timeout: Duration? = nil, stdoutFile: String? = nil,
-                    stderrFile: String? = nil) async throws(AppDriverError) -> AppResult
+                    stderrFile: String? = nil) async throws(WrapperError) -> AppResult
     {
         let spec = try launchSpec(tool, arguments, workingDirectory, environment, input, timeout,
                                   stdoutFile, stderrFile)
         let signals = try ChildSignals()
         let outcome = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<AppResult, AppDriverError>, Never>) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<AppResult, WrapperError>, Never>) in
                 let supervisor = Thread {
                     continuation.resume(returning: ChildProcess.run(spec, signals: signals))
                 }
@@ -141,7 +141,7 @@ public struct AppDriver: Sendable {
                                  workingDirectory: String? = nil,
                                  environment: [String: String] = [:], input: AppInput = .none,
                                  timeout: Duration? = nil, stdoutFile: String? = nil,
-                                 stderrFile: String? = nil) throws(AppDriverError) -> AppResult
+                                 stderrFile: String? = nil) throws(WrapperError) -> AppResult
     {
         let spec = try launchSpec(tool, arguments, workingDirectory, environment, input, timeout,
                                   stdoutFile, stderrFile)
@@ -151,7 +151,7 @@ public struct AppDriver: Sendable {
     private func launchSpec(_ tool: String, _ arguments: [String], _ workingDirectory: String?,
                             _ environment: [String: String], _ input: AppInput,
                             _ timeout: Duration?, _ stdoutFile: String?, _ stderrFile: String?)
-        throws(AppDriverError) -> LaunchSpec
+        throws(WrapperError) -> LaunchSpec
     {
         let executable = try locate(tool, environment: environment)
         var directory: String?
@@ -161,7 +161,7 @@ public struct AppDriver: Sendable {
             guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory),
                   isDirectory.boolValue
             else {
-                throw AppDriverError(.spawnFailed, tool: tool,
+                throw WrapperError(.spawnFailed, tool: tool,
                                      "cannot start \(tool): working directory \(absolute) does not exist")
             }
             directory = absolute

@@ -3,7 +3,7 @@ import Foundation
 /// How one run of an external program ended, with what it wrote.
 ///
 /// A non-zero exit, a signal or a timeout is a result, not an error: call ``checkSuccess()``
-/// to turn it into an ``AppDriverError`` whose one-line message names the tool, what happened
+/// to turn it into an ``WrapperError`` whose one-line message names the tool, what happened
 /// and the last meaningful line of its stderr.
 public struct AppResult: Sendable, Equatable {
     /// How the process ended.
@@ -90,9 +90,9 @@ public struct AppResult: Sendable, Equatable {
     }
 
     /// The error ``checkSuccess()`` would throw, or nil when the run succeeded.
-    public var failure: AppDriverError? {
+    public var failure: WrapperError? {
         if succeeded { return nil }
-        let code: AppDriverError.Code
+        let code: WrapperError.Code
         var what: String
         if cancelled {
             code = .cancelled
@@ -111,13 +111,13 @@ public struct AppResult: Sendable, Equatable {
             }
         }
         if let line = lastStderrLine { what += ": " + line }
-        return AppDriverError(code, tool: tool, what, detail: commandLine, result: self)
+        return WrapperError(code, tool: tool, what, detail: commandLine, result: self)
     }
 
     /// Returns the result when the program exited with status 0 in time; otherwise throws an
-    /// ``AppDriverError`` (`failed`, `signalled`, `timedOut` or `cancelled`).
+    /// ``WrapperError`` (`failed`, `signalled`, `timedOut` or `cancelled`).
     @discardableResult
-    public func checkSuccess() throws(AppDriverError) -> AppResult {
+    public func checkSuccess() throws(WrapperError) -> AppResult {
         if let failure { throw failure }
         return self
     }

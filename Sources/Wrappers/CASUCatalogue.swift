@@ -45,9 +45,9 @@ extension FitsReader {
     /// `MAGZPT − 2.5 log10(F/EXP_TIME) − APCORk − EXTINCT·(X − 1) − PERCORR` with errors
     /// 1.0857 σ/F, and the WSA null defaults where a value is missing or not positive.
     public func makeTransactionData(catalogue hdu: Int, target: DetectionTarget,
-                                    into directory: URL) throws(FitsReaderError) -> TransactionData {
+                                    into directory: URL) throws(WrapperError) -> TransactionData {
         guard isCatalogContainer(hdu) else {
-            throw FitsReaderError(.wrongContents, file: path,
+            throw WrapperError(.wrongContents, file: path,
                                   "HDU \(hdu) is not a CASU catalogue (no X_coordinate/Aper_flux_3 columns)")
         }
         let calibration: CASUCatalogue.Calibration
@@ -67,14 +67,14 @@ extension FitsReader {
                 airmass: (amStart + amEnd) / 2, perCorr: try file.readKey("PERCORR")?.doubleValue ?? 0,
                 aperture: apcor)
             guard exposure > 0 else {
-                throw FitsReaderError(.missingKeyword, file: path, "EXP_TIME is \(exposure), not a positive time")
+                throw WrapperError(.missingKeyword, file: path, "EXP_TIME is \(exposure), not a positive time")
             }
             var read: [String: [Float]] = [:]
             for info in try file.columns() where CASUCatalogue.used.contains(info.name) {
                 read[info.name] = try file.readColumn(info.index, as: Float.self)
             }
             columns = read
-        } catch let e as FitsReaderError {
+        } catch let e as WrapperError {
             throw e
         } catch {
             throw Self.keywordProblem(path, error)
@@ -82,7 +82,7 @@ extension FitsReader {
         do {
             wcs = try file.wcs()
         } catch {
-            throw FitsReaderError(.noWCS, file: path, "HDU \(hdu) has no usable celestial WCS: \(error)")
+            throw WrapperError(.noWCS, file: path, "HDU \(hdu) has no usable celestial WCS: \(error)")
         }
         let rows = columns["X_coordinate"]?.count ?? 0
         let sky: [SkyPosition]
@@ -90,7 +90,7 @@ extension FitsReader {
             let xs = columns["X_coordinate"]!, ys = columns["Y_coordinate"]!
             sky = try wcs.pixelToSky((0..<rows).map { PixelPosition(x: Double(xs[$0]), y: Double(ys[$0])) })
         } catch {
-            throw FitsReaderError(.noWCS, file: path, "HDU \(hdu): positions through the WCS failed: \(error)")
+            throw WrapperError(.noWCS, file: path, "HDU \(hdu): positions through the WCS failed: \(error)")
         }
         do {
             let (manifest, data) = try TransactionFile.write(
@@ -102,7 +102,7 @@ extension FitsReader {
             return TransactionData(dataFile: data, table: manifest.table, rowCount: manifest.rowCount,
                                    sha256: manifest.sha256)
         } catch {
-            throw FitsReaderError(.writeFailed, file: path, "transaction file for HDU \(hdu): \(error)")
+            throw WrapperError(.writeFailed, file: path, "transaction file for HDU \(hdu): \(error)")
         }
     }
 }

@@ -42,10 +42,10 @@ final class ChildSignals: @unchecked Sendable {
     let wakeRead: Int32
     let wakeWrite: Int32
 
-    init() throws(AppDriverError) {
+    init() throws(WrapperError) {
         var fds: [Int32] = [-1, -1]
         guard GNULibc.pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
-            throw AppDriverError(.spawnFailed, tool: "",
+            throw WrapperError(.spawnFailed, tool: "",
                                  "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         wakeRead = fds[0]
@@ -94,7 +94,7 @@ enum ChildProcess {
     private enum Stop { case timeout, cancel }
 
     /// Runs `spec` to completion on the calling thread (which it blocks).
-    static func run(_ spec: LaunchSpec, signals: ChildSignals) -> Result<AppResult, AppDriverError> {
+    static func run(_ spec: LaunchSpec, signals: ChildSignals) -> Result<AppResult, WrapperError> {
         // A write to a child that stopped reading raises SIGPIPE in this thread: keep it
         // blocked here and swallow it, so only EPIPE is seen.
         var pipeSet = sigset_t()
@@ -114,11 +114,11 @@ enum ChildProcess {
         }
     }
 
-    private static func supervise(_ spec: LaunchSpec, signals: ChildSignals) throws(AppDriverError)
+    private static func supervise(_ spec: LaunchSpec, signals: ChildSignals) throws(WrapperError)
         -> AppResult
     {
         if signals.isCancelled {
-            throw AppDriverError(.cancelled, tool: spec.tool, "\(spec.tool) cancelled before it started")
+            throw WrapperError(.cancelled, tool: spec.tool, "\(spec.tool) cancelled before it started")
         }
         var fds = FileDescriptors()
         defer { fds.closeAll() }
@@ -163,7 +163,7 @@ enum ChildProcess {
         if let directory = spec.workingDirectory {
             let status = GNULibc.addChdir(&actions, directory)
             guard status == 0 else {
-                throw AppDriverError(.spawnFailed, tool: spec.tool,
+                throw WrapperError(.spawnFailed, tool: spec.tool,
                                      "cannot start \(spec.tool) in \(directory): \(String(cString: strerror(status)))")
             }
         }
@@ -207,7 +207,7 @@ enum ChildProcess {
             }
         }
         guard spawnStatus == 0 else {
-            throw AppDriverError(.spawnFailed, tool: spec.tool,
+            throw WrapperError(.spawnFailed, tool: spec.tool,
                                  "cannot start \(spec.tool) (\(spec.executable)): \(String(cString: strerror(spawnStatus)))",
                                  detail: spec.commandLine)
         }
@@ -312,7 +312,7 @@ enum ChildProcess {
         repeat { reaped = waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
         let duration = clock.now - start
         guard reaped == pid else {
-            throw AppDriverError(.spawnFailed, tool: spec.tool,
+            throw WrapperError(.spawnFailed, tool: spec.tool,
                                  "the exit status of \(spec.tool) was lost (is SIGCHLD ignored?)",
                                  detail: spec.commandLine)
         }
@@ -390,12 +390,12 @@ private struct FileDescriptors {
     var parentStderr: Int32 = -1
 
     mutating func open(_ path: String, _ flags: Int32, tool: String, purpose: String)
-        throws(AppDriverError) -> Int32
+        throws(WrapperError) -> Int32
     {
         let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
-            throw AppDriverError(.redirectFailed, tool: tool,
+            throw WrapperError(.redirectFailed, tool: tool,
                                  "cannot open \(purpose) \(path) for \(tool): \(reason)")
         }
         childEnds.append(fd)
@@ -404,10 +404,10 @@ private struct FileDescriptors {
 
     /// A pipe, both ends close-on-exec. The caller stores the parent's end in `parentStdin`,
     /// `parentStdout` or `parentStderr`; ``closeChildEnds()`` closes the other one.
-    mutating func pipe(tool: String) throws(AppDriverError) -> (read: Int32, write: Int32) {
+    mutating func pipe(tool: String) throws(WrapperError) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
         guard GNULibc.pipe2(&ends, O_CLOEXEC) == 0 else {
-            throw AppDriverError(.spawnFailed, tool: tool,
+            throw WrapperError(.spawnFailed, tool: tool,
                                  "cannot create a pipe for \(tool): \(String(cString: strerror(errno)))")
         }
         childEnds.append(contentsOf: ends)

@@ -11,7 +11,7 @@ public final class FitsReader {
     let hdus: [HDUInfo]
 
     /// Opens a file for reading; fails with one clear error if it is not readable FITS.
-    public init(_ path: String) throws(FitsReaderError) {
+    public init(_ path: String) throws(WrapperError) {
         self.path = path
         do {
             file = try FITSFile.open(path)
@@ -50,19 +50,19 @@ public final class FitsReader {
 
     /// The programme the file belongs to, from PROJECT in the primary header
     /// (`U/UKIDSS/LAS` → `LAS`).
-    public func getProgramID() throws(FitsReaderError) -> String {
+    public func getProgramID() throws(WrapperError) -> String {
         let project = try primaryString("PROJECT")
         let parts = project.split(separator: "/")
         guard parts.count >= 3, parts[0] == "U", parts[1] == "UKIDSS", !parts[2].isEmpty,
               parts[2].allSatisfy({ $0.isLetter || $0.isNumber }) else {
-            throw FitsReaderError(.unknownProgramme, file: path,
+            throw WrapperError(.unknownProgramme, file: path,
                                   "PROJECT '\(project)' is not a programme identifier (U/UKIDSS/<programme>)")
         }
         return parts[2].uppercased()
     }
 
     /// A string keyword of the primary header that must be present.
-    func primaryString(_ keyword: String) throws(FitsReaderError) -> String {
+    func primaryString(_ keyword: String) throws(WrapperError) -> String {
         do {
             try file.moveTo(hdu: 1)
             return try file.requireString(keyword)
@@ -71,18 +71,18 @@ public final class FitsReader {
         }
     }
 
-    static func unreadable(_ path: String, _ error: any Error) -> FitsReaderError {
+    static func unreadable(_ path: String, _ error: any Error) -> WrapperError {
         if let e = error as? FITSError {
             let place = e.hdu.map { "HDU \($0): " } ?? ""
-            return FitsReaderError(.unreadable, file: path, "\(place)\(e.operation) failed: \(e.message)")
+            return WrapperError(.unreadable, file: path, "\(place)\(e.operation) failed: \(e.message)")
         }
-        return FitsReaderError(.unreadable, file: path, "\(error)")
+        return WrapperError(.unreadable, file: path, "\(error)")
     }
 
-    static func keywordProblem(_ path: String, _ error: any Error) -> FitsReaderError {
+    static func keywordProblem(_ path: String, _ error: any Error) -> WrapperError {
         if let e = error as? FITSError, e.code == .keywordMissing || e.code == .keywordInvalid {
             let place = e.hdu.map { "HDU \($0): " } ?? ""
-            return FitsReaderError(.missingKeyword, file: path, place + e.message)
+            return WrapperError(.missingKeyword, file: path, place + e.message)
         }
         return unreadable(path, error)
     }

@@ -88,7 +88,7 @@ struct WrapperClientTests {
                 do {
                     _ = try await db.loadTransactionData(transactionData(file), in: step)
                     Issue.record("the \(name)-tampered file was loaded")
-                } catch let error as DbHandlerError {
+                } catch let error as WrapperError {
                     #expect(error.code == .transactionFileRefused, "\(name): \(error)")
                 }
             }
@@ -192,7 +192,7 @@ struct WrapperClientTests {
             #expect(try query.freeQuery("SELECT 1 AS one", rowLimit: 10).truncated == false)
             for sql in ["INSERT INTO Quarantine (fileName, reason, cuEventID) VALUES ('x', 'y', 0) RETURNING 1",
                         "SELECT 1; DELETE FROM Quarantine"] {
-                #expect(throws: QueryHandlerError.self) { try query.freeQuery(sql) }
+                #expect(throws: WrapperError.self) { try query.freeQuery(sql) }
             }
             // Even a session that turns read-only off cannot write: the grants say no.
             let raw = try PostgresConnection(readerURL)
@@ -204,7 +204,7 @@ struct WrapperClientTests {
             do {
                 _ = try query.freeQuery("SELECT pg_sleep(3)")
                 Issue.record("the statement timeout did not cancel pg_sleep(3)")
-            } catch let error as QueryHandlerError {
+            } catch let error as WrapperError {
                 #expect(error.code == .timeout)
             }
         }

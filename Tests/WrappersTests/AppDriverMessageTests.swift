@@ -60,10 +60,10 @@ import Testing
     }
 
     @Test func errorDescriptions() {
-        let error = AppDriverError(.failed, tool: "SWarp", "SWarp failed: exit code 1",
+        let error = WrapperError(.failed, tool: "SWarp", "SWarp failed: exit code 1",
                                    detail: "/usr/bin/SWarp @list")
         #expect(error.description == "SWarp failed: exit code 1")
         #expect(error.debugDescription == "[3104 failed] SWarp failed: exit code 1 (/usr/bin/SWarp @list)")
-        #expect(AppDriverError.Code.toolMissing.description == "toolMissing")
+        #expect(WrapperError.Code.toolMissing.description == "toolMissing")
     }
 }

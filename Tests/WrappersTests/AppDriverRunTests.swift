@@ -22,7 +22,7 @@ import Glibc
         let error = try #require(bad.failure)
         #expect(error.code == .failed)
         #expect(error.description == "/bin/false failed: exit code 1")
-        #expect(throws: AppDriverError.self) { try bad.checkSuccess() }
+        #expect(throws: WrapperError.self) { try bad.checkSuccess() }
     }
 
     @Test func exitStatusAndStderrLineInTheMessage() async throws {

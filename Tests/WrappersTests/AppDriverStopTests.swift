@@ -52,7 +52,7 @@ import Glibc
         do {
             let result = try await task.value
             Issue.record("run returned \(result.termination) instead of throwing")
-        } catch let error as AppDriverError {
+        } catch let error as WrapperError {
             #expect(error.code == .cancelled)
             #expect(error.result?.signal == SIGTERM)
         }
@@ -68,7 +68,7 @@ import Glibc
             withUnsafeCurrentTask { $0?.cancel() }
             return try await driver.run("/bin/sh", arguments: ["-c", "touch \(marker)"])
         }
-        await #expect(throws: AppDriverError.self) { try await task.value }
+        await #expect(throws: WrapperError.self) { try await task.value }
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
 

@@ -21,7 +21,7 @@ import Glibc
             ("wsa-no-such-tool", "wsa-no-such-tool not found on PATH: install it or set tools.wsa_no_such_tool in the config"),
         ]
         for (tool, message) in cases {
-            do throws(AppDriverError) {
+            do throws(WrapperError) {
                 let result = try await driver.run(tool, environment: emptyPath)
                 Issue.record("\(tool) ran: \(result.commandLine)")
             } catch {
@@ -69,7 +69,7 @@ import Glibc
     @Test func nonExecutableFileIsNotATool() throws {
         let scratch = try Scratch()
         try "data".write(toFile: scratch.file("plain"), atomically: true, encoding: .utf8)
-        #expect(throws: AppDriverError.self) { try AppDriver().locate(scratch.file("plain")) }
+        #expect(throws: WrapperError.self) { try AppDriver().locate(scratch.file("plain")) }
     }
 
     @Test func badInterpreterIsASpawnFailure() async throws {
@@ -77,8 +77,8 @@ import Glibc
         let path = scratch.file("broken")
         try "#!/nonexistent/interpreter\n".write(toFile: path, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
-        await #expect(throws: AppDriverError.self) { try await AppDriver().run(path) }
-        do throws(AppDriverError) {
+        await #expect(throws: WrapperError.self) { try await AppDriver().run(path) }
+        do throws(WrapperError) {
             _ = try await AppDriver().run(path)
         } catch {
             #expect(error.code == .spawnFailed)
@@ -88,14 +88,14 @@ import Glibc
 
     @Test func missingWorkingDirectoryAndInputFile() async throws {
         let scratch = try Scratch()
-        do throws(AppDriverError) {
+        do throws(WrapperError) {
             _ = try await AppDriver().run("/bin/true", workingDirectory: scratch.file("nowhere"))
             Issue.record("ran in a missing directory")
         } catch {
             #expect(error.code == .spawnFailed)
             #expect(error.description.contains("working directory"))
         }
-        do throws(AppDriverError) {
+        do throws(WrapperError) {
             _ = try await AppDriver().run("/bin/cat", input: .file(scratch.file("absent.txt")))
             Issue.record("ran with a missing input file")
         } catch {

@@ -80,7 +80,7 @@ import TestSupport
             }
         }
         let missing = Self.night.appendingPathComponent("nope.fit").path
-        #expect(throws: FitsReaderError.self) { try FitsReader(missing) }
+        #expect(throws: WrapperError.self) { try FitsReader(missing) }
     }
 
     @Test func aCatalogueWithoutWCSIsRefused() throws {
@@ -97,10 +97,10 @@ import TestSupport
         let target = DetectionTarget(table: "lasDetection", multiframeID: 1, extNum: 1, filterID: 2, cuEventID: 1)
         #expect {
             _ = try reader.makeTransactionData(catalogue: 2, target: target, into: dir)
-        } throws: { ($0 as? FitsReaderError)?.code == .noWCS }
+        } throws: { ($0 as? WrapperError)?.code == .noWCS }
         #expect {
             _ = try reader.makeTransactionData(catalogue: 1, target: target, into: dir)
-        } throws: { ($0 as? FitsReaderError)?.code == .wrongContents }
+        } throws: { ($0 as? WrapperError)?.code == .wrongContents }
     }
 
     struct Detection { var x, y: Double; var ra, dec: Double; var mag, magErr: Double }

@@ -29,17 +29,17 @@ public final class DbHandler: Sendable {
     let lease = LeaseBox()
 
     /// A client for the server of `config` ([rpc] url, user, password).
-    public init(config: WSAConfig, program: String, timeout: Duration = .seconds(900)) throws(DbHandlerError) {
+    public init(config: WSAConfig, program: String, timeout: Duration = .seconds(900)) throws(WrapperError) {
         let password: String
         do {
             guard let secret = try config.rpc.resolvedPassword() else {
-                throw DbHandlerError(.configuration, "no [rpc] password or password_file: dbrpcserver needs credentials")
+                throw WrapperError(.configuration, "no [rpc] password or password_file: dbrpcserver needs credentials")
             }
             password = secret
-        } catch let error as DbHandlerError {
+        } catch let error as WrapperError {
             throw error
         } catch {
-            throw DbHandlerError(.configuration, "\(error)")
+            throw WrapperError(.configuration, "\(error)")
         }
         self.transport = try RPCTransport(url: config.rpc.url, user: config.rpc.user, password: password,
                                           timeout: timeout)
@@ -63,20 +63,20 @@ public final class DbHandler: Sendable {
 
     /// Takes the write lease, waiting up to `wait` for another holder, and keeps it alive with
     /// heartbeats every third of its TTL until ``writeUnlock()``. Throws with code 2001
-    /// (``DbHandlerError/Code/leaseHeld``) naming the holder when the wait ends without it.
+    /// (``WrapperError/Code/leaseHeld``) naming the holder when the wait ends without it.
     @discardableResult
-    public func writeLock(ttl: Duration? = nil, wait: Duration = .zero) async throws(DbHandlerError) -> Lease {
+    public func writeLock(ttl: Duration? = nil, wait: Duration = .zero) async throws(WrapperError) -> Lease {
         let params: [XMLRPCValue] = [.string(holder), ttl.map { .double($0.secondsValue) } ?? .nil,
                                      .double(wait.secondsValue)]
         // The call and the first heartbeat run on an OS thread: the lease is kept alive from the
         // moment it is granted, however late this task is resumed on a busy pool.
-        let result: Result<Lease, DbHandlerError> = await withCheckedContinuation { continuation in
+        let result: Result<Lease, WrapperError> = await withCheckedContinuation { continuation in
             let thread = Thread { [self] in
-                do throws(DbHandlerError) {
+                do throws(WrapperError) {
                     let value = try transport.callBlocking("writeLock", params)
                     guard let token = value.structValue?["token"]?.intValue,
                           let valid = value.structValue?["validSeconds"]?.doubleValue else {
-                        throw DbHandlerError(.badResponse, "writeLock: the answer has no token")
+                        throw WrapperError(.badResponse, "writeLock: the answer has no token")
                     }
                     let granted = Lease(holder: holder, token: token,
                                         expiresAt: value.structValue?["expiresAt"]?.stringValue ?? "")
@@ -95,7 +95,7 @@ public final class DbHandler: Sendable {
     }
 
     /// Ends the lease. Steps still open under it are rolled back by the server.
-    public func writeUnlock() async throws(DbHandlerError) {
+    public func writeUnlock() async throws(WrapperError) {
         guard let current = lease.current else { return }
         lease.stopHeartbeat()
         lease.clear()
@@ -104,12 +104,12 @@ public final class DbHandler: Sendable {
     }
 
     /// The current lease's token, or an error saying why there is none.
-    func token() throws(DbHandlerError) -> Int {
+    func token() throws(WrapperError) -> Int {
         if let reason = lease.lostReason {
-            throw DbHandlerError(.noLease, "the write lease was lost: \(reason)")
+            throw WrapperError(.noLease, "the write lease was lost: \(reason)")
         }
         guard let current = lease.current else {
-            throw DbHandlerError(.noLease, "no write lease: call writeLock() first")
+            throw WrapperError(.noLease, "no write lease: call writeLock() first")
         }
         return current.token
     }
@@ -122,7 +122,7 @@ public final class DbHandler: Sendable {
         let thread = Thread {
             var failures = 0
             while !stop.wait(seconds: interval) {
-                do throws(DbHandlerError) {
+                do throws(WrapperError) {
                     let value = try transport.callBlocking("heartbeat", [.string(holder), .int(token)])
                     failures = 0
                     if let valid = value.structValue?["validSeconds"]?.doubleValue { lease.renewed(validFor: valid) }
@@ -148,7 +148,7 @@ public final class DbHandler: Sendable {
     }
 
     /// The lease as the server sees it.
-    public func leaseStatus() async throws(DbHandlerError) -> [String: String] {
+    public func leaseStatus() async throws(WrapperError) -> [String: String] {
         let value = try await transport.call("leaseStatus", [])
         return (value.structValue ?? [:]).mapValues { v in
             v.stringValue ?? v.intValue.map(String.init) ?? v.doubleValue.map { String($0) } ?? ""
@@ -171,7 +171,7 @@ public final class DbHandler: Sendable {
 
     /// Records a run of CU `cu` for `programme` as started and opens its transaction. The
     /// command line is this process's; `WSA_RESUME_OF` (set by resume) marks the run it makes good.
-    public func beginStep(cu: Int, programme: String?) async throws(DbHandlerError) -> Step {
+    public func beginStep(cu: Int, programme: String?) async throws(WrapperError) -> Step {
         let token = try token()
         var run: [String: XMLRPCValue] = [
             "cu": .int(cu),
@@ -186,7 +186,7 @@ public final class DbHandler: Sendable {
             run["resumeOf"] = .int(resume)
         }
         let value = try await transport.call("beginStep", [.int(token), .struct(run)])
-        guard let id = value.intValue else { throw DbHandlerError(.badResponse, "beginStep: no cuEventID in the answer") }
+        guard let id = value.intValue else { throw WrapperError(.badResponse, "beginStep: no cuEventID in the answer") }
         logger.info("run \(id) of CU\(cu) \(programme ?? "") begun")
         return Step(cuEventID: id, cu: cu, programme: programme)
     }
@@ -195,7 +195,7 @@ public final class DbHandler: Sendable {
     /// success record, `.failed` rolls them back and records `message` as the run's error.
     @discardableResult
     public func updateCurationLog(_ step: Step, status: Status, message: String = "")
-        async throws(DbHandlerError) -> (loads: Int, rows: Int)
+        async throws(WrapperError) -> (loads: Int, rows: Int)
     {
         let token = try token()
         let value = try await transport.call("updateCurationLog",
@@ -220,7 +220,7 @@ public final class DbHandler: Sendable {
     /// Loads a transaction file within `step`, exactly once: the server loads it from its spool
     /// (shared file system), or the file is uploaded first when the server does not see it.
     @discardableResult
-    public func loadTransactionData(_ data: TransactionData, in step: Step) async throws(DbHandlerError) -> LoadOutcome {
+    public func loadTransactionData(_ data: TransactionData, in step: Step) async throws(WrapperError) -> LoadOutcome {
         let token = try token()
         let params: [XMLRPCValue] = [.int(token), .int(step.cuEventID), .string(data.sha256)]
         var uploaded = false
@@ -230,7 +230,7 @@ public final class DbHandler: Sendable {
         } catch where error.code == .transactionFileMissing {
             let manifestURL = data.dataFile.deletingPathExtension().appendingPathExtension(TransactionFile.manifestExtension)
             guard let manifest = FileManager.default.contents(atPath: manifestURL.path) else {
-                throw DbHandlerError(.configuration, "cannot read the manifest \(manifestURL.path)")
+                throw WrapperError(.configuration, "cannot read the manifest \(manifestURL.path)")
             }
             try await transport.upload(data: data.dataFile, manifestJSON: manifest, checksum: data.sha256)
             uploaded = true
@@ -242,7 +242,7 @@ public final class DbHandler: Sendable {
     }
 
     /// The server's version and open runs (a call that does not touch the database).
-    public func serverInfo() async throws(DbHandlerError) -> [String: String] {
+    public func serverInfo() async throws(WrapperError) -> [String: String] {
         let value = try await transport.call("serverInfo", [])
         return (value.structValue ?? [:]).compactMapValues { $0.stringValue }
     }
@@ -250,7 +250,7 @@ public final class DbHandler: Sendable {
     // MARK: Runs
 
     /// Failed runs not yet made good (what `resume` would run again): cuEventID, CU, programme, error.
-    public func failedRuns() async throws(DbHandlerError) -> [(cuEventID: Int, cu: String, programme: String, error: String)] {
+    public func failedRuns() async throws(WrapperError) -> [(cuEventID: Int, cu: String, programme: String, error: String)] {
         let value = try await transport.call("failedRuns", [])
         return (value.arrayValue ?? []).compactMap { run in
             guard let m = run.structValue, let id = m["cuEventID"]?.intValue else { return nil }

@@ -12,10 +12,10 @@ struct RPCTransport: Sendable {
     let client: HTTPClient
     let timeout: TimeAmount
 
-    init(url: String, user: String, password: String, timeout: Duration) throws(DbHandlerError) {
+    init(url: String, user: String, password: String, timeout: Duration) throws(WrapperError) {
         guard let endpoint = URL(string: url), let scheme = endpoint.scheme?.lowercased(),
               scheme == "http" || scheme == "https", endpoint.host != nil else {
-            throw DbHandlerError(.configuration, "[rpc] url \"\(url)\" is not an http(s) URL")
+            throw WrapperError(.configuration, "[rpc] url \"\(url)\" is not an http(s) URL")
         }
         self.endpoint = endpoint
         self.authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
@@ -23,8 +23,8 @@ struct RPCTransport: Sendable {
         self.timeout = .nanoseconds(Int64(timeout.secondsValue * 1e9))
     }
 
-    /// Calls `method` and returns its value; a fault becomes a ``DbHandlerError`` with its code.
-    func call(_ method: String, _ params: [XMLRPCValue]) async throws(DbHandlerError) -> XMLRPCValue {
+    /// Calls `method` and returns its value; a fault becomes a ``WrapperError`` with its code.
+    func call(_ method: String, _ params: [XMLRPCValue]) async throws(WrapperError) -> XMLRPCValue {
         var request = HTTPClientRequest(url: endpoint.absoluteString)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -34,7 +34,7 @@ struct RPCTransport: Sendable {
 
     /// The same call, blocking the calling thread and never touching Swift's cooperative pool
     /// (for the heartbeat thread, which must beat even while the CU keeps every task busy).
-    func callBlocking(_ method: String, _ params: [XMLRPCValue]) throws(DbHandlerError) -> XMLRPCValue {
+    func callBlocking(_ method: String, _ params: [XMLRPCValue]) throws(WrapperError) -> XMLRPCValue {
         let body = try Self.encode(method, params)
         let bytes: ByteBuffer
         do {
@@ -42,14 +42,14 @@ struct RPCTransport: Sendable {
                                                  headers: HTTPHeaders(headers), body: .bytes(body))
             let response = try client.execute(request: request, deadline: .now() + timeout).wait()
             guard response.status.code == 200 else {
-                throw DbHandlerError(response.status.code == 401 ? .notAuthorized : .badResponse,
+                throw WrapperError(response.status.code == 401 ? .notAuthorized : .badResponse,
                                      "\(method): HTTP \(response.status.code) from dbrpcserver")
             }
             bytes = response.body ?? ByteBuffer()
-        } catch let error as DbHandlerError {
+        } catch let error as WrapperError {
             throw error
         } catch {
-            throw DbHandlerError(.unreachable, "\(method): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
+            throw WrapperError(.unreachable, "\(method): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
         }
         return try Self.decode(method, bytes)
     }
@@ -60,31 +60,31 @@ struct RPCTransport: Sendable {
          ("User-Agent", "wsa-dbhandler")]
     }
 
-    private static func encode(_ method: String, _ params: [XMLRPCValue]) throws(DbHandlerError) -> [UInt8] {
+    private static func encode(_ method: String, _ params: [XMLRPCValue]) throws(WrapperError) -> [UInt8] {
         do {
             return try XMLRPCRequest(methodName: method, params: params).encoded()
         } catch {
-            throw DbHandlerError(.badResponse, "\(method): cannot encode the call: \(error.message)")
+            throw WrapperError(.badResponse, "\(method): cannot encode the call: \(error.message)")
         }
     }
 
-    /// The value of an XML-RPC response body; a fault becomes a ``DbHandlerError`` with its code.
-    private static func decode(_ method: String, _ bytes: ByteBuffer) throws(DbHandlerError) -> XMLRPCValue {
+    /// The value of an XML-RPC response body; a fault becomes a ``WrapperError`` with its code.
+    private static func decode(_ method: String, _ bytes: ByteBuffer) throws(WrapperError) -> XMLRPCValue {
         let response: XMLRPCResponse
         do {
             response = try XMLRPCResponse(decoding: bytes.readableBytesView)
         } catch {
-            throw DbHandlerError(.badResponse, "\(method): the server's answer is not XML-RPC: \(error.message)")
+            throw WrapperError(.badResponse, "\(method): the server's answer is not XML-RPC: \(error.message)")
         }
         do {
             return try response.get()
         } catch {
-            throw DbHandlerError(fault: error, method: method)
+            throw WrapperError(fault: error, method: method)
         }
     }
 
     /// Uploads a transaction file to the server's spool (`PUT /spool/<sha256>`).
-    func upload(data: URL, manifestJSON: Data, checksum: String) async throws(DbHandlerError) {
+    func upload(data: URL, manifestJSON: Data, checksum: String) async throws(WrapperError) {
         var spool = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)
         spool?.path = "/spool/\(checksum)"
         var request = HTTPClientRequest(url: spool?.url?.absoluteString ?? endpoint.absoluteString)
@@ -96,13 +96,13 @@ struct RPCTransport: Sendable {
         do {
             size = (try FileManager.default.attributesOfItem(atPath: data.path)[.size] as? Int) ?? 0
         } catch {
-            throw DbHandlerError(.configuration, "cannot read \(data.path): \(error.localizedDescription)")
+            throw WrapperError(.configuration, "cannot read \(data.path): \(error.localizedDescription)")
         }
         request.body = .stream(FileChunks(path: data.path), length: .known(Int64(size)))
         _ = try await send(request, what: "upload of \(data.lastPathComponent)")
     }
 
-    private func send(_ request: HTTPClientRequest, what: String) async throws(DbHandlerError) -> ByteBuffer {
+    private func send(_ request: HTTPClientRequest, what: String) async throws(WrapperError) -> ByteBuffer {
         do {
             let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 256 << 20)
@@ -110,19 +110,19 @@ struct RPCTransport: Sendable {
             case 200, 201:
                 return body
             case 401, 403:
-                throw DbHandlerError(.notAuthorized,
+                throw WrapperError(.notAuthorized,
                                      "\(what): dbrpcserver at \(endpoint.host ?? "?") refused the credentials of [rpc] user (HTTP \(response.status.code))")
             case 422:
                 let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw DbHandlerError(.transactionFileRefused, "\(what): \(text.prefix(500))")
+                throw WrapperError(.transactionFileRefused, "\(what): \(text.prefix(500))")
             default:
                 let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw DbHandlerError(.badResponse, "\(what): HTTP \(response.status.code) from dbrpcserver: \(text.prefix(300))")
+                throw WrapperError(.badResponse, "\(what): HTTP \(response.status.code) from dbrpcserver: \(text.prefix(300))")
             }
-        } catch let error as DbHandlerError {
+        } catch let error as WrapperError {
             throw error
         } catch {
-            throw DbHandlerError(.unreachable, "\(what): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
+            throw WrapperError(.unreachable, "\(what): cannot reach dbrpcserver at \(endpoint.absoluteString): \(error)")
         }
     }
 }
@@ -135,7 +135,7 @@ struct FileChunks: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         let handle: FileHandle?
         mutating func next() async throws -> ByteBuffer? {
-            guard let handle else { throw DbHandlerError(.configuration, "cannot open the file to upload") }
+            guard let handle else { throw WrapperError(.configuration, "cannot open the file to upload") }
             let data = try handle.read(upToCount: 1 << 20) ?? Data()
             if data.isEmpty {
                 try? handle.close()

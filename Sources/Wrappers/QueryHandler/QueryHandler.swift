@@ -10,21 +10,21 @@ public final class QueryHandler: Sendable {
     let connection: PostgresConnection
 
     /// Connects as the reader role with `statementTimeout` per statement.
-    public convenience init(config: WSAConfig, statementTimeout: Duration = .seconds(300)) throws(QueryHandlerError) {
+    public convenience init(config: WSAConfig, statementTimeout: Duration = .seconds(300)) throws(WrapperError) {
         try self.init(conninfo: config.database.readerURL, statementTimeout: statementTimeout)
     }
 
     /// Connects to `conninfo` (which should name the read-only role).
-    public init(conninfo: String, statementTimeout: Duration = .seconds(300)) throws(QueryHandlerError) {
+    public init(conninfo: String, statementTimeout: Duration = .seconds(300)) throws(WrapperError) {
         do {
             connection = try PostgresConnection(conninfo, applicationName: "wsa queryhandler")
             try connection.setStatementTimeout(statementTimeout)
             try connection.setParameter("jit", to: "off")
             try connection.setParameter("default_transaction_read_only", to: "on")
         } catch let error as PostgresError {
-            throw QueryHandlerError(.unavailable, "cannot open a read-only session (\(WSAConfig.redact(conninfo: conninfo))): \(error.message)")
+            throw WrapperError(.unavailable, "cannot open a read-only session (\(WSAConfig.redact(conninfo: conninfo))): \(error.message)")
         } catch {
-            throw QueryHandlerError(.unavailable, "\(error)")
+            throw WrapperError(.unavailable, "\(error)")
         }
     }
 
@@ -41,11 +41,11 @@ public final class QueryHandler: Sendable {
 
     /// Runs one SELECT of the caller's own (archive users' free SQL, OF3) and returns at most
     /// `rowLimit` rows, saying when there were more. Writes fail: the role has no grant for them.
-    public func freeQuery(_ sql: String, rowLimit: Int = 10_000) throws(QueryHandlerError) -> Table {
+    public func freeQuery(_ sql: String, rowLimit: Int = 10_000) throws(WrapperError) -> Table {
         let trimmed = sql.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";")))
-        guard !trimmed.isEmpty else { throw QueryHandlerError(.refused, "empty query") }
+        guard !trimmed.isEmpty else { throw WrapperError(.refused, "empty query") }
         guard !trimmed.contains(";") else {
-            throw QueryHandlerError(.refused, "one statement at a time, please (no ';' inside)")
+            throw WrapperError(.refused, "one statement at a time, please (no ';' inside)")
         }
         let limit = max(1, rowLimit)
         return try run("free query") {
@@ -60,7 +60,7 @@ public final class QueryHandler: Sendable {
     }
 
     /// The programmes: name → programmeID.
-    public func programmes() throws(QueryHandlerError) -> [String: Int] {
+    public func programmes() throws(WrapperError) -> [String: Int] {
         try run("list programmes") {
             var result: [String: Int] = [:]
             for row in try connection.query("SELECT name, programmeID FROM Programme WHERE programmeID > 0", []) {
@@ -71,7 +71,7 @@ public final class QueryHandler: Sendable {
     }
 
     /// Rows in `table` (a known table; `cuEventID` restricts to one run).
-    public func rowCount(_ table: String, cuEventID: Int? = nil) throws(QueryHandlerError) -> Int {
+    public func rowCount(_ table: String, cuEventID: Int? = nil) throws(WrapperError) -> Int {
         try run("count rows of \(table)") {
             let name = try PostgresIdentifier(table)
             if let cuEventID {
@@ -82,53 +82,33 @@ public final class QueryHandler: Sendable {
     }
 
     /// Whether the transaction file with this checksum is in the LoadLedger (committed).
-    public func isLoaded(checksum: String) throws(QueryHandlerError) -> Bool {
+    public func isLoaded(checksum: String) throws(WrapperError) -> Bool {
         try run("read the load ledger") {
             !(try connection.query("SELECT 1 FROM LoadLedger WHERE checksum = $1", [.text(checksum)]).isEmpty)
         }
     }
 
     /// The status of run `cuEventID` (started, succeeded, failed), nil if there is none.
-    public func runStatus(_ cuEventID: Int) throws(QueryHandlerError) -> String? {
+    public func runStatus(_ cuEventID: Int) throws(WrapperError) -> String? {
         try run("read run \(cuEventID)") {
             try connection.query("SELECT status FROM ProgrammeCurationHistory WHERE cuEventID = $1",
                                  [.int32(Int32(clamping: cuEventID))]).first.map { try $0.decode(String.self, "status") }
         }
     }
 
-    private func run<T>(_ what: String, _ body: () throws -> T) throws(QueryHandlerError) -> T {
+    private func run<T>(_ what: String, _ body: () throws -> T) throws(WrapperError) -> T {
         do {
             return try body()
-        } catch let error as QueryHandlerError {
+        } catch let error as WrapperError {
             throw error
         } catch let error as PostgresError {
             switch error.sqlState {
-            case "57014": throw QueryHandlerError(.timeout, "\(what): cancelled by the statement timeout")
-            case "42501", "25006": throw QueryHandlerError(.refused, "\(what): not allowed for the read-only role (\(error.message))")
-            default: throw QueryHandlerError(.failed, "\(what): \(error.message)")
+            case "57014": throw WrapperError(.timeout, "\(what): cancelled by the statement timeout")
+            case "42501", "25006": throw WrapperError(.refused, "\(what): not allowed for the read-only role (\(error.message))")
+            default: throw WrapperError(.queryFailed, "\(what): \(error.message)")
             }
         } catch {
-            throw QueryHandlerError(.failed, "\(what): \(error)")
+            throw WrapperError(.queryFailed, "\(what): \(error)")
         }
     }
-}
-
-/// What went wrong with a read-only query.
-public struct QueryHandlerError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable {
-        public let rawValue: Int
-        public init(rawValue: Int) { self.rawValue = rawValue }
-        /// The database cannot be reached.
-        public static let unavailable = Code(rawValue: 3401)
-        /// The query writes, or is not one query.
-        public static let refused = Code(rawValue: 3402)
-        /// The statement timeout cancelled it.
-        public static let timeout = Code(rawValue: 3403)
-        /// PostgreSQL reported another error.
-        public static let failed = Code(rawValue: 3404)
-    }
-    public var code: Code
-    public var message: String
-    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
-    public var description: String { message }
 }
