@@ -105,7 +105,7 @@ let package = Package(
                           swiftSettings: swiftSettings),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: [],
+        .target(name: "TestSupport", dependencies: ["Postgres", "LoadServer"],
                 path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "FITSTests", dependencies: ["FITS", "TestSupport"],
                     swiftSettings: swiftSettings),

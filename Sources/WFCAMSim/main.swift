@@ -130,7 +130,7 @@ struct WFCAMSim: ParsableCommand {
             }
             return
         }
-        let bar = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) != 0)
+        let bar = ProgressBar(unit: "frames", quiet: quiet)
         let summary: SimulationSummary
         do {
             summary = try simulator.run { done, total in bar.update(done, total) }
@@ -148,36 +148,6 @@ struct WFCAMSim: ParsableCommand {
                          summary.frames, summary.files, damaged, mb, summary.nights, config.outputDirectory.path,
                          summary.seconds, rate, summary.sources, summary.truthDirectory.path))
         }
-    }
-}
-
-/// A one-line progress bar on stderr (only on a terminal).
-final class ProgressBar: @unchecked Sendable {
-    private let enabled: Bool
-    private let lock = NSLock()
-    private let start = Date()
-    private var shown = false
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ done: Int, _ total: Int) {
-        guard enabled, total > 0 else { return }
-        lock.lock(); defer { lock.unlock() }
-        let width = 30
-        let filled = done * width / total
-        let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let line = String(format: "\r[%@%@] %d/%d frames  %.0f s elapsed, ~%.0f s left ",
-                          String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
-                          done, total, elapsed, eta)
-        FileHandle.standardError.write(Data(line.utf8))
-        shown = true
-    }
-
-    func finish() {
-        lock.lock(); defer { lock.unlock() }
-        if shown { FileHandle.standardError.write(Data("\n".utf8)) }
-        shown = false
     }
 }
 

@@ -213,6 +213,37 @@ public enum LoadServerMethods {
                 })
             }
         }
+        registry.register("reserveIDs", help: """
+            reserveIDs(token, table, count) -> array of int: reserves count ids of the identity \
+            column of table (Multiframe, TransferLog or Quarantine) for rows a run writes in \
+            transaction files that refer to each other. Ids are never handed out twice.
+            """, signature: .init(.array, .any, .string, .int), access: curators) { _, params in
+            try await faulting {
+                let ids = try await service.reserveIDs(token: try token(params, 0), table: try params.parameter(1),
+                                                       count: try params.parameter(2))
+                return .array(ids.map { .int(Int($0)) })
+            }
+        }
+
+        registry.register("deprecate", help: """
+            deprecate(token, cuEventID, table, ids, code) -> int: marks rows of table (TransferLog \
+            by transferID, or Multiframe by multiframeID with their MultiframeDetector rows) \
+            deprecated with code (1: superseded by a newer version) within the run; visible when \
+            the run commits. Returns the number of rows of table changed.
+            """, signature: .init(.int, .any, .int, .string, .array, .int), access: curators) { _, params in
+            try await faulting {
+                guard let list = params.count > 3 ? params[3].arrayValue : nil else {
+                    throw LoadServerError(.invalidArgument, "ids should be an array of ints")
+                }
+                let ids = try list.map { value -> Int64 in
+                    guard let n = value.intValue else { throw LoadServerError(.invalidArgument, "ids should be ints") }
+                    return Int64(n)
+                }
+                return .int(try await service.deprecate(token: try token(params, 0), cuEventID: try params.parameter(1),
+                                                        table: try params.parameter(2), ids: ids,
+                                                        code: try params.parameter(4)))
+            }
+        }
         return registry
     }
 

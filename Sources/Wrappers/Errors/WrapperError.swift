@@ -54,6 +54,8 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
         public static let noLease = Code(rawValue: 3304)
         /// A configuration value (URL, credentials, paths) is unusable.
         public static let configuration = Code(rawValue: 3305)
+        /// Another instance of a single-instance program is running.
+        public static let alreadyRunning = Code(rawValue: 3306)
 
         // QueryHandler
         /// The database cannot be reached.
@@ -92,7 +94,7 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
             3201: "unreadable", 3202: "missingKeyword", 3203: "unknownProgramme", 3204: "wrongContents",
             3205: "noWCS", 3206: "writeFailed",
             3301: "unreachable", 3302: "notAuthorized", 3303: "badResponse", 3304: "noLease",
-            3305: "configuration",
+            3305: "configuration", 3306: "alreadyRunning",
             3401: "unavailable", 3402: "refused", 3403: "timeout", 3404: "queryFailed",
             3501: "compressFailed", 3601: "deliveryUnavailable", 3602: "transferFailed",
             2001: "leaseHeld", 2002: "staleToken", 2003: "leaseExpired", 2004: "leaseReleased",

@@ -96,7 +96,7 @@ public final class QueryHandler: Sendable {
         }
     }
 
-    private func run<T>(_ what: String, _ body: () throws -> T) throws(WrapperError) -> T {
+    func run<T>(_ what: String, _ body: () throws -> T) throws(WrapperError) -> T {
         do {
             return try body()
         } catch let error as WrapperError {

@@ -1,29 +1,28 @@
 import Foundation
 import LoadServer
 import Postgres
-import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A real dbrpcserver process on a fresh, migrated database, for the tests.
-final class Daemon: @unchecked Sendable {
-    static let curator = (user: "cu", password: "cu-secret")
-    static let reader = (user: "ro", password: "ro-secret")
+public final class Daemon: @unchecked Sendable {
+    public static let curator = (user: "cu", password: "cu-secret")
+    public static let reader = (user: "ro", password: "ro-secret")
 
-    let database: String
-    let directory: URL
-    let leaseSeconds: Double
-    private(set) var process: BackgroundProcess
-    private(set) var port: Int
+    public let database: String
+    public let directory: URL
+    public let leaseSeconds: Double
+    public private(set) var process: BackgroundProcess
+    public private(set) var port: Int
 
-    var spool: URL { directory.appendingPathComponent("spool") }
-    var transactions: URL { spool.appendingPathComponent("transactions") }
-    var usersFile: URL { directory.appendingPathComponent("users") }
-    var log: String { process.output }
+    public var spool: URL { directory.appendingPathComponent("spool") }
+    public var transactions: URL { spool.appendingPathComponent("transactions") }
+    public var usersFile: URL { directory.appendingPathComponent("users") }
+    public var log: String { process.output }
 
     /// Starts a daemon on `database` (migrated) with its spool, log and users under `directory`.
-    init(database: String, directory: URL, leaseSeconds: Double = 5) throws {
+    public init(database: String, directory: URL, leaseSeconds: Double = 5) throws {
         self.database = database
         self.directory = directory
         self.leaseSeconds = leaseSeconds
@@ -63,27 +62,27 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// The XML-RPC URL with credentials, as Python's xmlrpc.client takes it.
-    func url(_ who: (user: String, password: String) = Daemon.curator) -> String {
+    public func url(_ who: (user: String, password: String) = Daemon.curator) -> String {
         "http://\(who.user):\(who.password)@127.0.0.1:\(port)/RPC2"
     }
 
-    var plainURL: String { "http://127.0.0.1:\(port)/RPC2" }
+    public var plainURL: String { "http://127.0.0.1:\(port)/RPC2" }
 
     /// Kills the daemon with `signal` and waits for it.
-    func stop(_ signal: Int32 = SIGTERM) {
+    public func stop(_ signal: Int32 = SIGTERM) {
         process.signal(signal)
         process.wait()
     }
 
     /// Starts it again (a new port) after `stop`.
-    func restart() throws {
+    public func restart() throws {
         (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds)
     }
 
     deinit { if process.isRunning { stop(SIGKILL) } }
 
     /// Runs `body` with a daemon on a fresh migrated database; drops it afterwards.
-    static func withFresh<T>(leaseSeconds: Double = 15, _ body: (Daemon) async throws -> T) async throws -> T {
+    public static func withFresh<T>(leaseSeconds: Double = 15, _ body: (Daemon) async throws -> T) async throws -> T {
         try await TestDatabase.withFresh(prefix: "rpc") { conninfo in
             let connection = try PostgresConnection(conninfo)
             _ = try SchemaMigrator(directory: TestEnvironment.packageRoot.appendingPathComponent("sql"))
@@ -95,30 +94,5 @@ final class Daemon: @unchecked Sendable {
             defer { if daemon.process.isRunning { daemon.stop(SIGKILL) } }
             return try await body(daemon)
         }
-    }
-}
-
-/// Transaction files of Quarantine rows (a simple table every schema has), tagged so that the
-/// rows of each file can be counted.
-enum TestFiles {
-    static let columns = ["fileName", "reason", "cuEventID"]
-
-    /// Writes `rows` rows tagged `tag` into `directory`; returns the manifest and data file.
-    static func quarantine(rows: Int, tag: String, into directory: URL) throws -> (manifest: TransactionManifest, data: URL) {
-        try TransactionFile.write(to: directory, table: "Quarantine", columns: columns, writer: "test \(tag)") { w in
-            for i in 0..<rows {
-                try w.beginRow(fieldCount: 3)
-                w.write("\(tag)/file\(i).fits")
-                w.write("test row \(i) of \(tag)")
-                w.write(Int32(0))
-            }
-        }
-    }
-
-    /// Rows of `tag` in Quarantine.
-    static func count(_ tag: String, in conninfo: String) throws -> Int {
-        let db = try PostgresConnection(conninfo)
-        defer { db.close() }
-        return try db.queryValue(Int.self, "SELECT count(*) FROM Quarantine WHERE fileName LIKE \(tag + "/%")")
     }
 }

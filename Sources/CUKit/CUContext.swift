@@ -1,0 +1,204 @@
+import ArgumentParser
+import Curation
+import Foundation
+import Logging
+import Wrappers
+
+/// One run of a curation program: its configuration, logging, the archive's layout, read-only
+/// queries, and (when it writes) the write lease and its steps. ``run(program:cuID:options:_:)``
+/// wraps a CU's work with what every CU does: one clear line and a non-zero exit on failure, the
+/// summary line at the end, the lease always given back, alerts flushed.
+public final class CUContext: @unchecked Sendable {
+    public let program: String
+    public let cuID: Int
+    public let options: CUOptions
+    public let config: WSAConfig
+    public let layout: ArchiveLayout
+    public let logger: Logger
+    public let query: QueryHandler
+    public let progress: ProgressBar
+    /// The run a `resume` asked this process to make good (WSA_RESUME_OF).
+    public let resumeOf: Int?
+    private let lock = NSLock()
+    private var handler: DbHandler?
+    private var stepsSucceeded = 0
+
+    init(program: String, cuID: Int, options: CUOptions, config: WSAConfig, logger: Logger, query: QueryHandler) {
+        self.program = program
+        self.cuID = cuID
+        self.options = options
+        self.config = config
+        self.layout = ArchiveLayout(config: config)
+        self.logger = logger
+        self.query = query
+        self.progress = ProgressBar(unit: "files", quiet: options.quiet)
+        self.resumeOf = ProcessInfo.processInfo.environment["WSA_RESUME_OF"].flatMap(Int.init)
+    }
+
+    /// Runs a CU: `body` does the work and returns the summary line, printed on stdout at the
+    /// end (not with `--quiet`). Any error is logged (and so mailed), printed as one line on
+    /// stderr, and the process exits 1.
+    public static func run(program: String, cuID: Int, options: CUOptions,
+                           _ body: (CUContext) async throws -> String) async throws {
+        let config: WSAConfig
+        do {
+            config = try WSAConfig.load(configFile: options.config)
+        } catch {
+            FileHandle.standardError.write(Data("\(program): error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        let logging = try? WSALogging.bootstrap(program: program, config: config)
+        let logger = Logger(label: "wsa.\(program)")
+        var context: CUContext?
+        do {
+            let query = try QueryHandler(config: config)
+            let ctx = CUContext(program: program, cuID: cuID, options: options, config: config, logger: logger, query: query)
+            context = ctx
+            if !options.dryRun { try ctx.prepareDirectories() }
+            logger.info("\(program) \(WSAVersion.current) started: \(CommandLine.arguments.dropFirst().joined(separator: " "))")
+            let summary = try await body(ctx)
+            try await ctx.finishResume()
+            await ctx.releaseLease()
+            ctx.progress.finish()
+            logger.info("\(summary)")
+            if !options.quiet { print(summary) }
+            query.close()
+            _ = logging?.shutdown(timeout: 10)
+        } catch let exit as ExitCode {
+            await context?.releaseLease()
+            context?.progress.finish()
+            _ = logging?.shutdown(timeout: 10)
+            throw exit
+        } catch {
+            await context?.releaseLease()
+            context?.progress.finish()
+            logger.error("\(program) failed: \(error)")
+            _ = logging?.shutdown(timeout: 10)
+            FileHandle.standardError.write(Data("\(program): error: \(error)\n".utf8))
+            throw (error as? WrapperError)?.code == .alreadyRunning ? ExitCode(75) : ExitCode.failure
+        }
+    }
+
+    private func prepareDirectories() throws {
+        for dir in [layout.archive, layout.jpeg, layout.quarantine, layout.spool] {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            } catch {
+                throw WrapperError(.configuration, "cannot create or write \(dir.path): \(error.localizedDescription)")
+            }
+            guard access(dir.path, W_OK) == 0 else {
+                throw WrapperError(.configuration, "\(dir.path) is not writable")
+            }
+        }
+    }
+
+    // MARK: Programmes
+
+    /// The programmes this run works on: those named by `--programme`, else every programme.
+    public func programmes() throws -> [ProgrammeInfo] {
+        let all = try query.programmeInfo()
+        guard !options.programmes.isEmpty else { return all }
+        return try options.programmes.map { name in
+            guard let p = all.first(where: { $0.name.uppercased() == name.uppercased() || $0.dfsIDString == name }) else {
+                throw ValidationError("unknown programme '\(name)' (known: \(all.map(\.name).joined(separator: ", ")))")
+            }
+            return p
+        }
+    }
+
+    // MARK: Lease and steps
+
+    /// The database writer, holding the write lease (taken on first use, waiting up to
+    /// `--lease-wait` for another holder).
+    public func db() async throws -> DbHandler {
+        if let handler = lock.withLock({ handler }) { return handler }
+        let handler = try DbHandler(config: config, program: program)
+        try await handler.writeLock(wait: .seconds(options.leaseWait))
+        lock.withLock { self.handler = handler }
+        return handler
+    }
+
+    private func releaseLease() async {
+        guard let handler = lock.withLock({ handler }) else { return }
+        try? await handler.writeUnlock()
+        lock.withLock { self.handler = nil }
+    }
+
+    /// One atomic step of this CU for `programme`: `body`'s writes commit together with the
+    /// success record, or not at all (the run is recorded failed with the error, and rethrown).
+    @discardableResult
+    public func step(programme: String?, _ body: (DbHandler, DbHandler.Step) async throws -> Void) async throws
+        -> (loads: Int, rows: Int)
+    {
+        let db = try await db()
+        let step = try await db.beginStep(cu: cuID, programme: programme)
+        do {
+            try await body(db, step)
+        } catch {
+            try? await db.updateCurationLog(step, status: .failed, message: "\(error)")
+            throw error
+        }
+        let outcome = try await db.updateCurationLog(step, status: .succeeded)
+        lock.withLock { stepsSucceeded += 1 }
+        return outcome
+    }
+
+    /// A resumed run that found its work already done still records a step, so the failed run
+    /// it stands for is marked made good.
+    private func finishResume() async throws {
+        guard resumeOf != nil, !options.dryRun, lock.withLock({ stepsSucceeded }) == 0 else { return }
+        let programme = options.programmes.count == 1 ? options.programmes[0] : nil
+        let db = try await db()
+        let step = try await db.beginStep(cu: cuID, programme: programme)
+        try await db.updateCurationLog(step, status: .succeeded, message: "resumed: nothing left to do")
+    }
+
+    // MARK: Bad input
+
+    /// Reports a bad file: one ERROR line naming it and the problem (mailed to the admins).
+    public func reportBadFile(_ error: any Error, file: String) {
+        let line = (error as? WrapperError)?.file != nil ? "\(error)" : "\(file): \(error)"
+        logger.error("\(line)")
+    }
+
+    /// A quarantine record for an archived file found bad by this CU.
+    public func quarantineRecord(_ transfer: ArchivedTransfer, reason: any Error) -> QuarantineRecord {
+        QuarantineRecord(fileName: transfer.fileName, movedTo: layout.quarantinePath(for: transfer.fileName).path,
+                         reason: Self.problem(reason), sourcePath: transfer.sourcePath, checksum: transfer.checksum,
+                         cuID: Int16(cuID), programmeID: transfer.programmeID)
+    }
+
+    /// Whether `error` is a problem of the input file (set it aside and go on) rather than of
+    /// the archive (disk, database, server: stop).
+    public static func isBadInput(_ error: any Error) -> Bool {
+        guard let error = error as? WrapperError else { return false }
+        return [.unreadable, .missingKeyword, .unknownProgramme, .wrongContents, .noWCS, .compressFailed].contains(error.code)
+    }
+
+    /// The problem of an error, without the file name it carries.
+    public static func problem(_ error: any Error) -> String {
+        (error as? WrapperError)?.problem ?? "\(error)"
+    }
+
+    /// Moves files recorded in Quarantine that still sit in the archive to their quarantine
+    /// place (after the step that recorded them has committed). Returns how many moved.
+    @discardableResult
+    public func sweepQuarantine() throws -> Int {
+        var moved = 0
+        let fm = FileManager.default
+        for entry in try query.quarantinedFiles() where layout.isArchived(entry.fileName) {
+            guard fm.fileExists(atPath: entry.fileName) else { continue }
+            let target = URL(fileURLWithPath: entry.movedTo)
+            try? fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if fm.fileExists(atPath: target.path) { try? fm.removeItem(at: target) }
+            do {
+                try fm.moveItem(atPath: entry.fileName, toPath: target.path)
+                moved += 1
+                logger.info("moved \(entry.fileName) to \(target.path)")
+            } catch {
+                logger.warning("could not move quarantined \(entry.fileName) to \(target.path): \(error.localizedDescription)")
+            }
+        }
+        return moved
+    }
+}

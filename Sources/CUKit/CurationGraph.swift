@@ -1,0 +1,80 @@
+import Foundation
+import Wrappers
+
+/// Work the discovery tool found due: run `cu` (for `programme`, or for all) because of `reason`.
+public struct DueWork: Sendable, Hashable {
+    public var cu: Int
+    public var programme: String?
+    public var reason: String
+}
+
+/// A curation use case the discovery tool knows: which CUs must have run before it, whether it
+/// runs per programme, and how to tell that it is due.
+public struct CurationTask: Sendable {
+    public var cu: Int
+    public var program: String
+    public var dependsOn: [Int]
+    public var perProgramme: Bool
+    /// What is waiting for it: a reason, or nil when nothing is (for `programme`, nil if global).
+    public var due: @Sendable (CUContext, ProgrammeInfo?) async throws -> String?
+}
+
+/// The dependency graph of the curation use cases (seed 004 §7–8). It grows as CUs are added.
+public enum CurationGraph {
+    public static let tasks: [CurationTask] = [
+        CurationTask(cu: 1, program: "cu1", dependsOn: [], perProgramme: false) { ctx, _ in
+            let area = try makeDeliveryArea(ctx.config.paths.delivery)
+            let surveys = try await DeliveryPlanner(area: area, layout: ctx.layout).survey(query: ctx.query)
+            let due = surveys.filter { $0.ready && !$0.unchanged }
+            guard !due.isEmpty else { return nil }
+            let files = due.reduce(0) { $0 + $1.candidates.count }
+            return "\(due.count) ready night(s) new or changed in the delivery area (\(files) file(s) to check): "
+                + due.map(\.night).joined(separator: ", ")
+        },
+        CurationTask(cu: 2, program: "cu2", dependsOn: [1], perProgramme: true) { ctx, programme in
+            let n = try ctx.query.framesToCompress(programmeID: programme?.programmeID).count
+            return n > 0 ? "\(n) transferred frame(s) without JPEGs" : nil
+        },
+        CurationTask(cu: 3, program: "cu3", dependsOn: [1, 2], perProgramme: true) { ctx, programme in
+            let n = try ctx.query.framesToIngest(programmeID: programme?.programmeID).count
+            return n > 0 ? "\(n) file(s) transferred and compressed but not in Multiframe" : nil
+        },
+        CurationTask(cu: 4, program: "cu4", dependsOn: [3], perProgramme: true) { ctx, programme in
+            let n = try ctx.query.cataloguesToIngest(programmeID: programme?.programmeID).count
+            return n > 0 ? "\(n) ingested frame(s) whose catalogue is not loaded" : nil
+        },
+    ]
+
+    /// The tasks in an order where every task comes after those it depends on.
+    public static var ordered: [CurationTask] {
+        var done: Set<Int> = [], result: [CurationTask] = []
+        var rest = tasks
+        while !rest.isEmpty {
+            guard let next = rest.firstIndex(where: { Set($0.dependsOn).isSubset(of: done) }) else {
+                preconditionFailure("the curation graph has a cycle among \(rest.map(\.cu))")
+            }
+            let task = rest.remove(at: next)
+            done.insert(task.cu)
+            result.append(task)
+        }
+        return result
+    }
+
+    /// Everything due now, in dependency order.
+    public static func due(_ ctx: CUContext) async throws -> [DueWork] {
+        var work: [DueWork] = []
+        let programmes = try ctx.programmes()
+        for task in ordered {
+            if task.perProgramme {
+                for programme in programmes {
+                    if let reason = try await task.due(ctx, programme) {
+                        work.append(DueWork(cu: task.cu, programme: programme.name, reason: reason))
+                    }
+                }
+            } else if let reason = try await task.due(ctx, nil) {
+                work.append(DueWork(cu: task.cu, programme: nil, reason: reason))
+            }
+        }
+        return work
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import XMLRPC
+
+extension DbHandler {
+    /// Reserves `count` ids of `table`'s identity column (Multiframe, TransferLog, Quarantine),
+    /// for rows that refer to each other across transaction files.
+    public func reserveIDs(_ table: String, count: Int) async throws(WrapperError) -> [Int64] {
+        guard count > 0 else { return [] }
+        let value = try await transport.call("reserveIDs", [.int(try token()), .string(table), .int(count)])
+        let ids = (value.arrayValue ?? []).compactMap { $0.intValue.map(Int64.init) }
+        guard ids.count == count else {
+            throw WrapperError(.badResponse, "reserveIDs: asked for \(count) \(table) ids, got \(ids.count)")
+        }
+        return ids
+    }
+
+    /// Marks rows deprecated within `step` (TransferLog by transferID, Multiframe by
+    /// multiframeID with its detectors); code 1 means superseded by a newer version.
+    @discardableResult
+    public func deprecate(_ table: String, ids: [Int64], code: Int = 1, in step: Step) async throws(WrapperError) -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let value = try await transport.call("deprecate", [.int(try token()), .int(step.cuEventID), .string(table),
+                                                           .array(ids.map { .int(Int($0)) }), .int(code)])
+        return value.intValue ?? 0
+    }
+
+    /// Records transfers in TransferLog within `step`.
+    public func logTransfers(_ records: [TransferRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "TransferLog") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records files set aside in Quarantine within `step`.
+    public func logQuarantine(_ records: [QuarantineRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "Quarantine") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records the JPEG library images made within `step`.
+    public func logCompressedImages(_ records: [CompressionRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "CompressedImage") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records the catalogues whose detections `step` loaded.
+    public func logCatalogueIngest(_ records: [CatalogueIngestRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "CatalogueIngest") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Loads transaction files within `step`, in order; returns the rows loaded. (The server
+    /// removes spooled files when the step commits.)
+    @discardableResult
+    public func loadAll(_ files: [TransactionData], in step: Step) async throws(WrapperError) -> Int {
+        var rows = 0
+        for file in files { rows += try await loadTransactionData(file, in: step).rows }
+        return rows
+    }
+
+    private func load(in step: Step, _ table: String,
+                      _ make: (URL, Int32) throws -> TransactionData) async throws(WrapperError) {
+        let data: TransactionData
+        do {
+            try FileManager.default.createDirectory(at: transactionDirectory, withIntermediateDirectories: true)
+            data = try make(transactionDirectory, Int32(step.cuEventID))
+        } catch {
+            throw WrapperError(.writeFailed, file: transactionDirectory.path, "\(table) transaction file: \(error)")
+        }
+        _ = try await loadAll([data], in: step)
+    }
+}

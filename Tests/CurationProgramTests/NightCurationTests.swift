@@ -1,0 +1,188 @@
+import FITS
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A simulated night curated end to end by the real programs (`curate` running cu1–cu4 through
+/// a real dbrpcserver on a real database), checked against the simulator's truth.
+@Suite(.serialized, .enabled(if: TestEnvironment.hasDatabase))
+struct NightCurationTests {
+    @Test func aNightIsCuratedEndToEndAndAgainChangesNothing() async throws {
+        let night = TestNight.directory
+        try await CurationHarness.with(night: night) { h in
+            let first = try h.run("curate")
+            try #require(first.status == 0, "curate failed: \(first.stderr)\n\(first.stdout)")
+            #expect(first.stdout.contains("nothing left to do"), "\(first.stdout)")
+
+            // Every good frame exactly once, with its programme, filter and checksum.
+            let images = try TestNight.goodImages()
+            for path in images {
+                let file = TestNight.directory.appendingPathComponent(path)
+                let header = try FITSFile.open(file.path)
+                let filter = try header.requireString("FILTER")
+                let project = try header.requireString("PROJECT")
+                try header.close()
+                let digest = SHA256.hash(try Data(contentsOf: file)).hexString
+                let rows = try h.admin.query("""
+                    SELECT m.checksum, f.shortName, p.dfsIDString FROM Multiframe m JOIN Filter f USING (filterID)
+                    JOIN Programme p USING (programmeID) JOIN TransferLog t ON t.fileName = m.fileName
+                    WHERE t.sourcePath = $1 AND m.frameType = 'normal'
+                    """, [.text(path)])
+                #expect(rows.count == 1, "\(path): \(rows.count) Multiframe rows")
+                if let row = rows.first {
+                    #expect(try row.decode(String.self, at: 0) == digest)
+                    #expect(try row.decode(String.self, at: 1) == filter)
+                    #expect(try row.decode(String.self, at: 2) == project)
+                }
+            }
+            #expect(try h.count("SELECT count(*) FROM Multiframe WHERE frameType = 'normal'") == images.count)
+            #expect(try h.count("SELECT count(*) FROM Multiframe WHERE frameType = 'normal' AND confID < 0") == 0)
+            #expect(try h.count("SELECT count(*) FROM MultiframeDetector d JOIN Multiframe m USING (multiframeID) WHERE m.frameType = 'normal' AND d.compFile = 'NONE'") == 0)
+            #expect(try h.count("SELECT count(*) FROM CatalogueIngest") == images.count)
+
+            // Each damaged file quarantined with its reason, and moved aside.
+            let expected = ["truncated_image": "(?i)(truncat|end of file|read|EOF|HDU)", "bad_header": "(?i)(FITS|header|read)",
+                            "missing_wcs": "WCS", "unknown_project": "XYZ", "catalogue_without_image": "without its image"]
+            for (path, kind) in try TestNight.corrupt() {
+                let rows = try h.admin.query("SELECT reason, movedTo FROM Quarantine WHERE sourcePath = $1", [.text(path)])
+                #expect(rows.count == 1, "\(kind) \(path): \(rows.count) Quarantine rows")
+                guard let row = rows.first else { continue }
+                let reason = try row.decode(String.self, at: 0), movedTo = try row.decode(String.self, at: 1)
+                #expect(reason.range(of: expected[kind] ?? "^$", options: .regularExpression) != nil, "\(kind): \(reason)")
+                #expect(FileManager.default.fileExists(atPath: movedTo), "\(kind): \(movedTo) missing")
+                #expect(movedTo.hasPrefix(h.quarantine.path))
+            }
+
+            try checkDetectionsAgainstTruth(h)
+            try checkJPEGs(h)
+
+            // Again: nothing is due, nothing changes.
+            let before = try h.state()
+            let again = try h.run("curate")
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stdout.contains("ran 0 program(s)"), "\(again.stdout)")
+            let cu1 = try h.run("cu1")
+            #expect(cu1.status == 0 && cu1.stdout.contains("transferred 0 file(s)"), "\(cu1.stdout) \(cu1.stderr)")
+            #expect(try h.state() == before)
+
+            // CASU reprocesses one frame and delivers it as night version 2: a new version, the
+            // old one deprecated everywhere, the rest untouched.
+            let image = images[0]
+            let name = String(image.split(separator: "/").last!)
+            let v2 = h.delivery.appendingPathComponent("20051012_v2")
+            try FileManager.default.createDirectory(at: v2, withIntermediateDirectories: true)
+            let changed = v2.appendingPathComponent(name)
+            try FileManager.default.copyItem(at: h.delivery.appendingPathComponent(image), to: changed)
+            let f = try FITSFile.open(changed.path, mode: .readWrite)
+            try f.moveTo(hdu: 2)
+            try f.setKey("MAGZPT", .double(23.5), comment: "reprocessed")
+            try f.close()
+            let size = try FileManager.default.attributesOfItem(atPath: changed.path)[.size] as! Int
+            try "# redelivery\n\(name) \(size)\n".write(to: v2.appendingPathComponent("COMPLETE"), atomically: true, encoding: .utf8)
+            let third = try h.run("curate")
+            #expect(third.status == 0, "\(third.stderr)\n\(third.stdout)")
+            let versions = try h.admin.query("""
+                SELECT t.version, t.deprecated, m.deprecated, d.photZPCat FROM TransferLog t
+                JOIN Multiframe m ON m.fileName = t.fileName JOIN MultiframeDetector d ON d.multiframeID = m.multiframeID AND d.extNum = 2
+                WHERE t.deliveredName = $1 ORDER BY t.version
+                """, [.text(name)])
+            #expect(versions.count == 2)
+            if versions.count == 2 {
+                #expect(try versions[0].decode(Int32.self, at: 0) == 1 && versions[0].decode(Int16.self, at: 1) == 1
+                        && versions[0].decode(Int16.self, at: 2) == 1)
+                #expect(try versions[1].decode(Int32.self, at: 0) == 2 && versions[1].decode(Int16.self, at: 1) == 0
+                        && versions[1].decode(Int16.self, at: 2) == 0)
+                #expect(abs(try versions[1].decode(Float.self, at: 3) - 23.5) < 1e-4)
+            }
+            #expect(try h.count("SELECT count(*) FROM Multiframe WHERE frameType = 'normal' AND deprecated = 0") == images.count)
+        }
+    }
+
+    /// Every truth star clear of the catalogue limit, saturation, edges and neighbours has a
+    /// detection within 0.2″ whose magnitude is within 3σ of the truth.
+    func checkDetectionsAgainstTruth(_ h: CurationHarness) throws {
+        let truth = try FITSFile.open(TestNight.directory.appendingPathComponent("truth/frames.fits").path)
+        try truth.moveTo(hdu: 2)
+        let tFile = try truth.readStringColumn(try truth.columnIndex("file"))
+        let tExt = try truth.readColumn("extension", as: Int32.self)
+        let tX = try truth.readColumn("x", as: Double.self), tY = try truth.readColumn("y", as: Double.self)
+        let tMag = try truth.readColumn("mag", as: Double.self)
+        let tType = try truth.readStringColumn(try truth.columnIndex("type"))
+        try truth.close()
+        var tested = 0, matched = 0, within = 0
+        var misses: [String] = []
+        for path in try TestNight.goodImages() {
+            let frame = try h.admin.query("""
+                SELECT m.multiframeID, p.detectionTable FROM Multiframe m JOIN Programme p USING (programmeID)
+                JOIN TransferLog t ON t.fileName = m.fileName WHERE t.sourcePath = $1
+                """, [.text(path)])
+            let id = try frame[0].decode(Int64.self, at: 0), table = try frame[0].decode(String.self, at: 1)
+            let image = try FITSFile.open(TestNight.directory.appendingPathComponent(path).path)
+            for camera in 1...4 {
+                try image.moveTo(hdu: camera + 1)
+                let wcs = try image.wcs()
+                let rows = try h.admin.query(PostgresQuery(unsafeSQL: """
+                    SELECT ra, dec, aperMag3, aperMag3Err FROM \(table) WHERE multiframeID = $1 AND extNum = $2 AND aperMag3 > -1e8
+                    """, binds: [.int64(id), .int16(Int16(camera + 1))]))
+                let found = try rows.map { (try $0.decode(Double.self, at: 0), try $0.decode(Double.self, at: 1),
+                                            Double(try $0.decode(Float.self, at: 2)), Double(try $0.decode(Float.self, at: 3))) }
+                guard !found.isEmpty else { Issue.record("\(path)[\(camera)]: no detections"); continue }
+                let noisy = found.filter { $0.3 > 0.1 }.map(\.2).sorted()
+                let limit = (noisy.isEmpty ? found.map(\.2).max()! : noisy[noisy.count / 10]) - 0.5
+                let bright = found.map(\.2).min()! + 2
+                let here = tFile.indices.filter { tFile[$0] == path && Int(tExt[$0]) == camera }
+                for i in here where tType[i] == "star" && tMag[i] < limit && tMag[i] > bright {
+                    let crowded = here.contains { $0 != i && abs(tX[$0] - tX[i]) < 8 && abs(tY[$0] - tY[i]) < 8 }
+                    guard !crowded, tX[i] > 10, tY[i] > 10, tX[i] < 246, tY[i] < 246 else { continue }
+                    tested += 1
+                    let sky = try wcs.pixelToSky(PixelPosition(x: tX[i], y: tY[i]))
+                    let cosDec = cos(sky.dec * .pi / 180)
+                    let nearest = found.min { hypot(($0.0 - sky.ra) * cosDec, $0.1 - sky.dec) < hypot(($1.0 - sky.ra) * cosDec, $1.1 - sky.dec) }!
+                    let separation = hypot((nearest.0 - sky.ra) * cosDec, nearest.1 - sky.dec) * 3600
+                    if separation < 0.2 {
+                        matched += 1
+                        if abs(nearest.2 - tMag[i]) <= 3 * nearest.3 + 0.01 { within += 1 }
+                    } else if misses.count < 10 {
+                        misses.append("\(path)[\(camera)] star at \(tX[i]),\(tY[i]) mag \(tMag[i]): nearest \(separation)″")
+                    }
+                }
+            }
+            try image.close()
+        }
+        #expect(tested > 100, "too few truth stars to test: \(tested)")
+        #expect(Double(matched) >= 0.98 * Double(tested), "matched \(matched) of \(tested): \(misses)")
+        #expect(Double(within) >= 0.95 * Double(matched), "\(within) of \(matched) within 3σ")
+    }
+
+    /// Every JPEG decodes (PIL), has its extension's size, and is not blank.
+    func checkJPEGs(_ h: CurationHarness) throws {
+        let rows = try h.admin.query("""
+            SELECT d.compFile, d.axis1Length, d.axis2Length FROM MultiframeDetector d JOIN Multiframe m USING (multiframeID)
+            WHERE m.frameType = 'normal'
+            """, [])
+        var lines: [String] = []
+        for row in rows {
+            lines.append("\(try row.decode(String.self, at: 0)) \(try row.decode(Int32.self, at: 1)) \(try row.decode(Int32.self, at: 2))")
+        }
+        #expect(lines.count == 4 * (try TestNight.goodImages().count))
+        let list = h.root.appendingPathComponent("jpegs.txt")
+        try lines.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+        let report = try runPython("""
+            import sys
+            from PIL import Image, ImageStat
+            bad = []
+            for line in open(sys.argv[1]):
+                path, nx, ny = line.split()
+                im = Image.open(path); im.load()
+                stat = ImageStat.Stat(im.convert('L'))
+                if sorted(im.size) != sorted((int(nx), int(ny))) or stat.stddev[0] < 2 or im.format != 'JPEG':
+                    bad.append('%s %s %s %.2f' % (path, im.size, im.format, stat.stddev[0]))
+            print('bad', len(bad), bad[:5])
+            """, [list.path])
+        #expect(report.hasPrefix("bad 0"), "\(report)")
+    }
+}
