@@ -6,6 +6,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// A curation program sees the wrapper layer and the argument parser only.
+let cuDependencies: [Target.Dependency] = [
+    "CUKit", "Wrappers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 let package = Package(
     name: "wsa",
     platforms: [.macOS(.v14)],
@@ -14,6 +19,11 @@ let package = Package(
         .executable(name: "wsadb", targets: ["WSADB"]),
         .executable(name: "wsabench", targets: ["WSABench"]),
         .executable(name: "dbrpcserver", targets: ["DbRpcServer"]),
+        .executable(name: "cu1", targets: ["CU01"]),
+        .executable(name: "cu2", targets: ["CU02"]),
+        .executable(name: "cu3", targets: ["CU03"]),
+        .executable(name: "cu4", targets: ["CU04"]),
+        .executable(name: "curate", targets: ["Curate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,10 +68,26 @@ let package = Package(
         // The clean interface layer the CUs call (seed 004 §6).
         .target(name: "Wrappers",
                 dependencies: [
-                    "Curation", "FITS", "Postgres", "XMLRPC",
+                    "Curation", "FITS", "Postgres", "XMLRPC", "CJPEG",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 ],
                 swiftSettings: swiftSettings),
+
+        // What every curation program shares: options, run lifecycle, steps, quarantine.
+        .target(name: "CUKit",
+                dependencies: [
+                    "Wrappers", "Curation",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                swiftSettings: swiftSettings),
+
+        // The curation programs (seed 004 §7) and the discovery tool (§8).
+        .executableTarget(name: "CU01", dependencies: cuDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "CU02", dependencies: cuDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "CU03", dependencies: cuDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "CU04", dependencies: cuDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "Curate", dependencies: cuDependencies, swiftSettings: swiftSettings),
 
         // The load server daemon: XML-RPC over HTTP in front of LoadServer.
         .executableTarget(name: "DbRpcServer",
@@ -120,6 +146,9 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "DbRpcServerTests",
                     dependencies: ["LoadServer", "Wrappers", "Postgres", "Curation", "XMLRPC", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "CurationProgramTests",
+                    dependencies: ["Wrappers", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -111,7 +111,7 @@ public final class CUContext: @unchecked Sendable {
     /// The database writer, holding the write lease (taken on first use, waiting up to
     /// `--lease-wait` for another holder).
     public func db() async throws -> DbHandler {
-        if let handler = lock.withLock({ handler }) { return handler }
+        if let existing = lock.withLock({ self.handler }) { return existing }
         let handler = try DbHandler(config: config, program: program)
         try await handler.writeLock(wait: .seconds(options.leaseWait))
         lock.withLock { self.handler = handler }
@@ -135,7 +135,7 @@ public final class CUContext: @unchecked Sendable {
         do {
             try await body(db, step)
         } catch {
-            try? await db.updateCurationLog(step, status: .failed, message: "\(error)")
+            _ = try? await db.updateCurationLog(step, status: .failed, message: "\(error)")
             throw error
         }
         let outcome = try await db.updateCurationLog(step, status: .succeeded)

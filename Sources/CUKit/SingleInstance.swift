@@ -1,4 +1,5 @@
 import Foundation
+import Wrappers
 
 /// An exclusive lock on a file (flock), held while the process lives: a second instance is
 /// refused with the pid of the first.
@@ -22,6 +23,9 @@ public final class SingleInstance: @unchecked Sendable {
         _ = line.withCString { write(fd, $0, strlen($0)) }
         self.fd = fd
     }
+
+    /// Gives the lock back (also done when the process ends).
+    public func release() { flock(fd, LOCK_UN) }
 
     deinit { close(fd) }
 }

@@ -36,10 +36,9 @@ struct Curate: AsyncParsableCommand {
     func run() async throws {
         try await CUContext.run(program: "curate", cuID: 0, options: options) { ctx in
             let instance = try SingleInstance(path: ctx.layout.spool.appendingPathComponent("curate.lock"), program: "curate")
-            return try await withExtendedLifetime(instance) {
-                try await Discovery(ctx: ctx, options: options, maxRounds: maxRounds, maxResumes: maxResumes,
-                                    resume: !noResume).run()
-            }
+            defer { instance.release() }
+            return try await Discovery(ctx: ctx, options: options, maxRounds: maxRounds, maxResumes: maxResumes,
+                                       resume: !noResume).run()
         }
     }
 }
