@@ -29,6 +29,8 @@ final class CurationHarness: @unchecked Sendable {
             try FileManager.default.copyItem(at: source.appendingPathComponent(entry), to: delivery.appendingPathComponent(entry))
         }
         admin = try PostgresConnection(daemon.database)
+        try "# the tests configure through WSA_* variables\n".write(to: root.appendingPathComponent("none.toml"),
+                                                                   atomically: true, encoding: .utf8)
     }
 
     deinit { admin.close() }
@@ -56,12 +58,7 @@ final class CurationHarness: @unchecked Sendable {
     /// Runs one of our programs to the end.
     @discardableResult
     func run(_ program: String, _ arguments: [String] = [], extra: [String: String] = [:]) throws -> ProcessResult {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: root.appendingPathComponent("none.toml").path) {
-            try "# tests configure through WSA_* variables\n".write(to: root.appendingPathComponent("none.toml"),
-                                                                    atomically: true, encoding: .utf8)
-        }
-        return try runProcess(TestEnvironment.productsDirectory.appendingPathComponent(program).path, arguments,
+        try runProcess(TestEnvironment.productsDirectory.appendingPathComponent(program).path, arguments,
                               environment: environment.merging(extra) { $1 })
     }
 

@@ -228,7 +228,7 @@ enum CFITSIO {
 
 /// Writes files so that each appears complete under its name or not at all.
 enum AtomicFiles {
-    /// Writes every file as `NAME.part` (fsynced), then renames them all and fsyncs their
+    /// Writes every file as `NAME.part` (fsynced; directories made as needed), then renames them all and fsyncs their
     /// directories. On failure removes the `.part` files and any file already renamed.
     static func commit(_ files: [(URL, [UInt8])], for source: String) throws(WrapperError) {
         var parts: [String] = []
@@ -238,6 +238,7 @@ enum AtomicFiles {
         }
         for (url, bytes) in files {
             let part = url.path + ".part"
+            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             parts.append(part)
             if let problem = writeSynced(bytes, to: part) {
                 undo()
