@@ -102,6 +102,30 @@ struct NightCurationTests {
         }
     }
 
+    @Test func cu1FetchesFromAStaticHTTPServer() async throws {
+        try await CurationHarness.with(night: TestNight.directory) { h in
+            let (server, base) = try StaticHTTPServer.start(serving: h.delivery, log: h.root.appendingPathComponent("http.log").path)
+            defer { server.signal(SIGKILL); _ = server.wait() }
+            let run = try h.run("cu1", ["--jobs", "3"], extra: ["WSA_PATHS_DELIVERY": base.absoluteString])
+            #expect(run.status == 0, "\(run.stderr)")
+            let damaged = try TestNight.corrupt()
+            let delivered = try FileManager.default.contentsOfDirectory(atPath: TestNight.nightDirectory.path)
+                .filter { $0.hasSuffix(".fit") || $0.hasSuffix(".fits") }
+            #expect(try h.count("SELECT count(*) FROM TransferLog WHERE fileType <> 'marker'") == delivered.count - damaged.count)
+            #expect(try h.count("SELECT count(*) FROM TransferLog WHERE fileType = 'marker'") == 1)
+            #expect(try h.count("SELECT count(*) FROM Quarantine") == damaged.count)
+            for row in try h.admin.query("SELECT sourcePath, checksum, fileName FROM TransferLog WHERE fileType <> 'marker'", []) {
+                let source = TestNight.directory.appendingPathComponent(try row.decode(String.self, at: 0))
+                let digest = SHA256.hash(try Data(contentsOf: source)).hexString
+                #expect(try row.decode(String.self, at: 1) == digest)
+                #expect(SHA256.hash(try Data(contentsOf: URL(fileURLWithPath: try row.decode(String.self, at: 2)))).hexString == digest)
+            }
+            // Again through HTTP: the marker is unchanged, nothing is fetched.
+            let again = try h.run("cu1", extra: ["WSA_PATHS_DELIVERY": base.absoluteString])
+            #expect(again.stdout.contains("transferred 0 file(s)"), "\(again.stdout)")
+        }
+    }
+
     /// Every truth star clear of the catalogue limit, saturation, edges and neighbours has a
     /// detection within 0.2″ whose magnitude is within 3σ of the truth.
     func checkDetectionsAgainstTruth(_ h: CurationHarness) throws {

@@ -244,23 +244,7 @@ import Glibc
 
     /// `python3 -m http.server` on a free port serving `dir`; returns it and its base URL.
     static func startServer(_ dir: URL) throws -> (BackgroundProcess, URL) {
-        let log = dir.appendingPathComponent("http.log").path
-        let server = try BackgroundProcess("/usr/bin/python3",
-                                           ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir.path],
-                                           outputFile: log)
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            let output = server.output
-            if let range = output.range(of: "Serving HTTP on 127.0.0.1 port ") {
-                let port = output[range.upperBound...].prefix { $0.isNumber }
-                if !port.isEmpty, let url = URL(string: "http://127.0.0.1:\(port)/") { return (server, url) }
-            }
-            guard server.isRunning else { break }
-            usleep(50_000)
-        }
-        server.signal(SIGKILL)
-        server.wait()
-        throw WrapperError(.deliveryUnavailable, "python3 -m http.server did not start: \(server.output)")
+        try StaticHTTPServer.start(serving: dir, log: dir.appendingPathComponent("http.log").path)
     }
 
     @Test func httpListsFetchesAndReportsA404() async throws {
