@@ -2,12 +2,15 @@
 # The benchmarks (never part of the tests). Builds in release mode, starts the throwaway cluster,
 # simulates one full-size frame, then prints each of our figures beside its reference, measured
 # side by side in the same run. Record the output in docs/benchmarks.md.
-#   WSA_BENCH_ROWS  rows for the COPY benchmark (default 1000000)
+#   WSA_BENCH_ROWS    rows for the COPY benchmark (default 1000000)
+#   WSA_BENCH_FRAMES  image frames of the simulated night for `wsabench night` (default 100)
+#   WSA_BENCH_SIZE    their detector side (default 2048)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export WSA_BUILD=release
 source scripts/setup.sh
+WSA_APT_PACKAGES+=(fitspng)  # the reference of `wsabench night` for cu2
 wsa_install_packages
 wsa_build
 
@@ -42,3 +45,8 @@ for _ in $(seq 1 200); do [ -s "$bench_dir/port" ] && break; sleep 0.1; done
 "$WSA_BIN_DIR/wsabench" rpc --database "$WSA_DATABASE" --url "http://127.0.0.1:$(cat "$bench_dir/port")/RPC2" \
   --user bench --password "$bench_password" --spool "$bench_dir/spool" \
   --rows "${WSA_BENCH_ROWS:-1000000}" --repeat 3
+
+# A whole night through cu1–cu4 beside cp, cfitsio decoding, psql \copy and fitspng. It starts
+# its own daemon on a fresh database; the night is simulated once into .wsa/bench-night/sim.
+"$WSA_BIN_DIR/wsabench" night --database "$WSA_DATABASE" --bin-dir "$WSA_BIN_DIR" --sql-dir sql \
+  --size "${WSA_BENCH_SIZE:-2048}" --frames "${WSA_BENCH_FRAMES:-100}" --work "$root/.wsa/bench-night"

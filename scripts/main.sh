@@ -13,7 +13,11 @@ source scripts/setup.sh
 wsa_install_packages
 wsa_build
 
-WSA_DATABASE=$(scripts/pg.sh start)
+cluster=$(scripts/pg.sh start)
+psql_bin=$(command -v psql || echo /usr/lib/postgresql/15/bin/psql)
+# A database of its own, made afresh each time: the run starts from an empty archive.
+"$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$cluster" -c "DROP DATABASE IF EXISTS wsa_main WITH (FORCE)" -c "CREATE DATABASE wsa_main"
+WSA_DATABASE=${cluster/dbname=wsa/dbname=wsa_main}
 export WSA_DATABASE
 "$WSA_BIN_DIR/wsadb" migrate --database "$WSA_DATABASE" --sql-dir sql
 
@@ -22,4 +26,58 @@ rm -rf "$night"
 # Two nights a year apart (proper motions), three programmes, 512² detectors, five damaged files.
 # shellcheck disable=SC2086
 "$WSA_BIN_DIR/wfcamsim" --out "$night" ${WSA_SIM_ARGS:---seed 20051012 --size 512 --programmes LAS,GPS,DXS --corrupt 5}
-echo "main: simulated delivery in $night; database $WSA_DATABASE (scripts/pg.sh stop to stop it)"
+
+# The curation: a dbrpcserver on this database and a configuration for every program.
+run=$root/.wsa/main
+rm -rf "$run" && mkdir -p "$run"
+password=$(head -c 18 /dev/urandom | base64)
+( umask 077 && echo "$password" > "$run/rpc.password" )
+echo "$password" | "$WSA_BIN_DIR/dbrpcserver" hash-secret --user curator --role curator --iterations 10000 > "$run/users"
+WSA_PATHS_SPOOL="$run/spool" WSA_PATHS_LOG="$run/log" \
+  "$WSA_BIN_DIR/dbrpcserver" serve --database "$WSA_DATABASE" --users-file "$run/users" \
+    --port 0 --port-file "$run/port" > "$run/dbrpcserver.out" 2>&1 &
+daemon=$!
+trap 'kill $daemon 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do [ -s "$run/port" ] && break; sleep 0.1; done
+[ -s "$run/port" ] || { echo "main: dbrpcserver did not start:" >&2; cat "$run/dbrpcserver.out" >&2; exit 1; }
+cat > "$run/wsa.toml" <<EOF
+# Written by scripts/main.sh: the configuration of this demonstration run.
+[database]
+url = "$WSA_DATABASE"
+reader_url = "${WSA_DATABASE/user=wsa/user=wsa_reader}"
+[rpc]
+url = "http://127.0.0.1:$(cat "$run/port")/RPC2"
+user = "curator"
+password_file = "rpc.password"
+users_file = "users"
+[paths]
+delivery = "$night"
+archive = "archive"
+jpeg = "jpeg"
+quarantine = "quarantine"
+spool = "spool"
+log = "log"
+[logging]
+level = "info"
+EOF
+
+echo "main: curating: curate --config $run/wsa.toml"
+"$WSA_BIN_DIR/curate" --config "$run/wsa.toml"
+
+echo
+echo "main: what was curated"
+"$psql_bin" -X -q -d "$WSA_DATABASE" -c "
+  SELECT p.name AS programme,
+         count(*) FILTER (WHERE m.frameType = 'normal') AS frames,
+         count(*) FILTER (WHERE m.frameType = 'conf') AS conf_maps,
+         (SELECT count(*) FROM MultiframeDetector d JOIN Multiframe x USING (multiframeID)
+           WHERE x.programmeID = p.programmeID AND x.frameType = 'normal') AS detectors,
+         (SELECT coalesce(sum(rowsLoaded), 0) FROM CatalogueIngest c JOIN Multiframe x USING (multiframeID)
+           WHERE x.programmeID = p.programmeID) AS detections,
+         (SELECT count(*) FROM CompressedImage c JOIN TransferLog t USING (transferID)
+           WHERE t.programmeID = p.programmeID) AS jpegs
+  FROM Multiframe m JOIN Programme p USING (programmeID) GROUP BY p.programmeID, p.name ORDER BY p.name;" \
+  -c "SELECT sourcePath AS quarantined, cuID AS found_by, reason FROM Quarantine ORDER BY sourcePath;" \
+  -c "SELECT t.name AS cu, count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS succeeded
+      FROM ProgrammeCurationHistory h JOIN CurationTask t USING (cuID) GROUP BY t.cuID, t.name ORDER BY t.cuID;"
+echo "main: delivery in $night; archive, JPEGs, logs and configuration in $run; database $WSA_DATABASE (scripts/pg.sh stop to stop it)"

@@ -1,0 +1,399 @@
+import ArgumentParser
+import Curation
+import FITS
+import Foundation
+import Postgres
+import Wrappers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A whole simulated night through cu1–cu4, each beside its unavoidable part measured in the
+/// same run: copying the files, decoding the pixels, `psql \copy` of the same rows, fitspng.
+struct NightBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "night",
+        abstract: "A simulated night through cu1–cu4 beside cp, cfitsio decoding, psql \\copy and fitspng.",
+        discussion: """
+            Simulates one night with wfcamsim into --work/sim (kept and reused while the options \
+            are the same), makes a fresh database on the cluster of --database, migrates it with \
+            --sql-dir, starts a dbrpcserver on it, then runs cu1, cu2, cu3 and cu4 one after \
+            another (the release binaries in --bin-dir), timing each (wall). Then, in the same \
+            run: `cp -R` of the delivered night to a scratch directory; reading every image \
+            extension of every image frame with cfitsio (FITSFile.readPixels as float32, \
+            --jobs threads); `psql \\copy … FROM … (FORMAT binary)` of the detection rows cu4 \
+            loaded (dumped with `\\copy (SELECT …) TO`) into a fresh `LIKE … INCLUDING ALL` copy \
+            of the detection table; and fitspng writing one PNG per image extension \
+            (`fitspng -o out.png 'file.fit[N]'`, --jobs processes at a time). Each measured once.
+
+            Example: wsabench night --database "$WSA_DATABASE" --size 2048 --frames 100
+            """)
+
+    @Option(help: "Admin conninfo of the cluster (a database wsabench_night_* is made and dropped).")
+    var database = ProcessInfo.processInfo.environment["WSA_DATABASE"] ?? ""
+    @Option(help: "Detector side in pixels.") var size = 2048
+    @Option(help: "About this many image frames (pointings chosen to match; see --pointings).")
+    var frames = 100
+    @Option(help: "wfcamsim programmes, comma-separated.") var programmes = "LAS"
+    @Option(help: "wfcamsim pointings (default: from --frames).") var pointings: Int?
+    @Option(help: "wfcamsim exposures (default: 1).") var exposures: Int?
+    @Option(help: "wfcamsim seed.") var seed = 7
+    @Option(help: "The UT night (YYYYMMDD).") var night = "20051012"
+    @Option(help: "Working directory: sim/ (kept), run/ (removed unless --keep).")
+    var work = ".wsa/bench-night"
+    @Flag(help: "Keep the database and run/ (archive, JPEGs, logs, scratch) afterwards.")
+    var keep = false
+    @Option(help: "Directory of cu1…cu4, dbrpcserver and wfcamsim (default: next to wsabench).")
+    var binDir: String?
+    @Option(help: "Schema migrations.") var sqlDir = "sql"
+    @Option(help: "Threads for decoding and fitspng processes at a time.")
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "psql executable.") var psql = "/usr/bin/psql"
+    @Option(help: "fitspng executable (Debian package fitspng).") var fitspng = "/usr/bin/fitspng"
+
+    func validate() throws {
+        guard !database.isEmpty else { throw ValidationError("give --database or set WSA_DATABASE") }
+        guard size >= 64, frames > 0, jobs > 0 else { throw ValidationError("--size, --frames and --jobs must be positive") }
+        guard night.count == 8, night.allSatisfy(\.isNumber) else { throw ValidationError("--night is YYYYMMDD") }
+    }
+
+    func run() async throws {
+        let bin = URL(fileURLWithPath: binDir ?? (Bundle.main.executableURL?.deletingLastPathComponent().path ?? "."))
+        func tool(_ name: String) -> String { bin.appendingPathComponent(name).path }
+        let root = URL(fileURLWithPath: work).standardizedFileURL
+        let sim = root.appendingPathComponent("sim")
+        let runDir = root.appendingPathComponent("run")
+        let fm = FileManager.default
+        try? fm.removeItem(at: runDir)
+        for d in ["archive", "jpeg", "quarantine", "spool", "log", "out", "scratch"] {
+            try fm.createDirectory(at: runDir.appendingPathComponent(d), withIntermediateDirectories: true)
+        }
+        let out = runDir.appendingPathComponent("out")
+
+        // 1. The night: simulated once, reused while the options are the same.
+        let perPointing = try framesPerPointing(tool("wfcamsim"), out: out)
+        let nPointings = pointings ?? max(1, Int((Double(frames) / Double(perPointing * (exposures ?? 1))).rounded()))
+        let simArgs = ["--seed", "\(seed)", "--size", "\(size)", "--programmes", programmes, "--nights", night,
+                       "--pointings", "\(nPointings)", "--exposures", "\(exposures ?? 1)"]
+        let marker = sim.appendingPathComponent("COMPLETE.wsabench")
+        let wanted = simArgs.joined(separator: " ")
+        if (try? String(contentsOf: marker, encoding: .utf8)) != wanted {
+            try? fm.removeItem(at: sim)
+            let r = try Self.runProgram(tool("wfcamsim"), ["--out", sim.path, "--quiet", "--force"] + simArgs,
+                                        output: out.appendingPathComponent("wfcamsim"))
+            guard r.status == 0 else { throw ValidationError("wfcamsim failed: \(r.stderr)") }
+            try wanted.write(to: marker, atomically: true, encoding: .utf8)
+            print(String(format: "night      simulated in %.1f s: wfcamsim %@", r.seconds, wanted))
+        } else {
+            print("night      reusing \(sim.path): wfcamsim \(wanted)")
+        }
+        let nights = try fm.contentsOfDirectory(atPath: sim.path).filter { $0.range(of: #"^\d{8}_v\d+$"#, options: .regularExpression) != nil }
+            .sorted().map { sim.appendingPathComponent($0) }
+        var deliveredFiles: [URL] = []
+        for n in nights {
+            for name in try fm.contentsOfDirectory(atPath: n.path).sorted() { deliveredFiles.append(n.appendingPathComponent(name)) }
+        }
+        let images = deliveredFiles.filter { $0.lastPathComponent.hasSuffix("_sf_st.fit") }
+        let deliveredBytes = deliveredFiles.reduce(0) { $0 + ((try? fm.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
+        print(String(format: "night      %d image frame(s) of 4×%d², %d file(s), %.0f MiB delivered", images.count, size,
+                     deliveredFiles.count, Double(deliveredBytes) / 1_048_576))
+
+        // 2. A fresh database and its load server.
+        let admin = try PostgresConnection(database, applicationName: "wsabench night")
+        defer { admin.close() }
+        let dbName = "wsabench_night_\(UUID().uuidString.prefix(8).lowercased())"
+        try admin.execute(unsafeSQL: "CREATE DATABASE \(dbName)")
+        var dropDatabase = !keep
+        defer {
+            if dropDatabase { _ = try? admin.execute(unsafeSQL: "DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)") }
+        }
+        let conninfo = try Self.conninfo(database, dbname: dbName)
+        let db = try PostgresConnection(conninfo, applicationName: "wsabench night")
+        defer { db.close() }
+        _ = try SchemaMigrator(directory: URL(fileURLWithPath: sqlDir)).migrate(on: db)
+
+        let password = UUID().uuidString
+        let users = runDir.appendingPathComponent("users")
+        let hashed = try Self.runProgram(tool("dbrpcserver"), ["hash-secret", "--user", "bench", "--role", "curator",
+                                                               "--iterations", "10000"],
+                                         stdin: password + "\n", output: out.appendingPathComponent("hash-secret"))
+        guard hashed.status == 0 else { throw ValidationError("dbrpcserver hash-secret failed: \(hashed.stderr)") }
+        try hashed.stdout.write(to: users, atomically: true, encoding: .utf8)
+        let spool = runDir.appendingPathComponent("spool"), logDir = runDir.appendingPathComponent("log")
+        let portFile = runDir.appendingPathComponent("port")
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: tool("dbrpcserver"))
+        daemon.arguments = ["serve", "--database", conninfo, "--users-file", users.path, "--port", "0", "--port-file", portFile.path]
+        daemon.environment = ProcessInfo.processInfo.environment.merging(
+            ["WSA_PATHS_SPOOL": spool.path, "WSA_PATHS_LOG": logDir.path, "WSA_LOGGING_LEVEL": "info"]) { $1 }
+        _ = fm.createFile(atPath: out.appendingPathComponent("daemon.out").path, contents: nil)
+        let daemonOut = try FileHandle(forWritingTo: out.appendingPathComponent("daemon.out"))
+        daemon.standardOutput = daemonOut
+        daemon.standardError = daemonOut
+        try daemon.run()
+        defer { Self.stop(daemon) }
+        var port: Int?
+        for _ in 0..<600 where port == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            guard daemon.isRunning else { throw ValidationError("dbrpcserver exited at start (see \(out.path)/daemon.out)") }
+            port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        guard let port else { throw ValidationError("dbrpcserver did not start within 30 s") }
+
+        // 3. cu1…cu4, one after another, as curate would run them.
+        let noConfig = runDir.appendingPathComponent("none.toml")
+        try "# wsabench night configures through WSA_* variables\n".write(to: noConfig, atomically: true, encoding: .utf8)
+        let environment = ProcessInfo.processInfo.environment.merging([
+            "WSA_CONFIG": noConfig.path,
+            "WSA_DATABASE_URL": conninfo,
+            "WSA_DATABASE_READER_URL": try Self.conninfo(database, dbname: dbName, user: "wsa_reader"),
+            "WSA_RPC_URL": "http://127.0.0.1:\(port)/RPC2",
+            "WSA_RPC_USER": "bench",
+            "WSA_RPC_PASSWORD": password,
+            "WSA_PATHS_DELIVERY": sim.path,
+            "WSA_PATHS_ARCHIVE": runDir.appendingPathComponent("archive").path,
+            "WSA_PATHS_JPEG": runDir.appendingPathComponent("jpeg").path,
+            "WSA_PATHS_QUARANTINE": runDir.appendingPathComponent("quarantine").path,
+            "WSA_PATHS_SPOOL": spool.path,
+            "WSA_PATHS_LOG": logDir.path,
+            "WSA_LOGGING_LEVEL": "info",
+            "WSA_LOGGING_STDERR": "never",
+        ]) { $1 }
+        var cuSeconds: [String: Double] = [:]
+        for cu in ["cu1", "cu2", "cu3", "cu4"] {
+            let r = try Self.runProgram(tool(cu), [], environment: environment, output: out.appendingPathComponent(cu))
+            guard r.status == 0 else {
+                throw ValidationError("\(cu) exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) (logs in \(logDir.path))")
+            }
+            cuSeconds[cu] = r.seconds
+            print(String(format: "  %@ %7.2f s  %@", cu, r.seconds, r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        func count(_ sql: String) throws -> Int { try db.queryValue(Int.self, PostgresQuery(unsafeSQL: sql)) }
+        let transferred = try count("SELECT count(*) FROM TransferLog WHERE fileType IN ('image', 'conf', 'catalogue')")
+        let transferredBytes = try count("SELECT coalesce(sum(fileSize), 0)::bigint FROM TransferLog")
+        let jpegFrames = try count("SELECT count(DISTINCT transferID) FROM CompressedImage")
+        let jpegs = try count("SELECT count(*) FROM CompressedImage")
+        let multiframes = try count("SELECT count(*) FROM Multiframe")
+        let detectors = try count("SELECT count(*) FROM MultiframeDetector")
+        var tables: [(String, Int)] = []
+        for row in try db.query(PostgresQuery(unsafeSQL:
+            "SELECT detectionTable, sum(rowsLoaded)::bigint FROM CatalogueIngest GROUP BY 1 ORDER BY 1")) {
+            tables.append((row.text(at: 0) ?? "", Int(try row.decode(Int64.self, at: 1))))
+        }
+        let detections = tables.reduce(0) { $0 + $1.1 }
+        guard transferred > 0, jpegFrames == images.count, detections > 0 else {
+            throw ValidationError("the chain did not do the whole night: \(transferred) transfers, \(jpegFrames) of \(images.count) frames with JPEGs, \(detections) detections")
+        }
+
+        // 4. The references, in the same run.
+        let scratch = runDir.appendingPathComponent("scratch")
+        let copyDir = scratch.appendingPathComponent("copy")
+        try fm.createDirectory(at: copyDir, withIntermediateDirectories: true)
+        let cp = try Self.runProgram("/bin/cp", ["-R"] + nights.map(\.path) + [copyDir.path], output: out.appendingPathComponent("cp"))
+        guard cp.status == 0 else { throw ValidationError("cp failed: \(cp.stderr)") }
+        try? fm.removeItem(at: copyDir)
+
+        let (decodeSeconds, pixels, extensions) = try decode(images)
+
+        var psqlSeconds = 0.0
+        for (table, rows) in tables where rows > 0 {
+            let file = scratch.appendingPathComponent("\(table).pgcopy").path
+            let copy = "bench_night_\(table.lowercased())"
+            let dump = try Self.runProgram(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo, "-c",
+                                                  "\\copy (SELECT * FROM \(table)) TO '\(file)' WITH (FORMAT binary)"],
+                                           output: out.appendingPathComponent("psql-dump"))
+            guard dump.status == 0 else { throw ValidationError("psql \\copy TO failed: \(dump.stderr)") }
+            try db.execute(unsafeSQL: "DROP TABLE IF EXISTS \(copy); CREATE TABLE \(copy) (LIKE \(table) INCLUDING ALL); TRUNCATE \(copy)")
+            let load = try Self.runProgram(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo, "-c",
+                                                  "\\copy \(copy) FROM '\(file)' WITH (FORMAT binary)"],
+                                           output: out.appendingPathComponent("psql-load"))
+            guard load.status == 0 else { throw ValidationError("psql \\copy FROM failed: \(load.stderr)") }
+            let n = try count("SELECT count(*) FROM \(copy)")
+            guard n == rows else { throw ValidationError("psql loaded \(n) rows into \(copy), not \(rows)") }
+            psqlSeconds += load.seconds
+            try db.execute(unsafeSQL: "DROP TABLE \(copy)")
+            try? fm.removeItem(atPath: file)
+        }
+
+        let (fitspngSeconds, pngs) = try pngAll(images, into: scratch.appendingPathComponent("png"))
+
+        // 5. The table.
+        let mib = Double(transferredBytes) / 1_048_576
+        let cu4Rate = Double(detections) / cuSeconds["cu4"]!, psqlRate = Double(detections) / psqlSeconds
+        print("night      \(images.count) frame(s) at 4×\(size)², \(detections) detections; cu wall time beside its reference, same run")
+        print("| CU | wall s | what it did | reference | reference s | ratio |")
+        print("| --- | ---: | --- | --- | ---: | ---: |")
+        func row(_ cu: String, _ what: String, _ reference: String, _ seconds: Double?) {
+            let s = cuSeconds[cu]!
+            if let seconds {
+                print(String(format: "| %@ | %.2f | %@ | %@ | %.2f | %.2f× |", cu, s, what, reference, seconds, s / seconds))
+            } else {
+                print(String(format: "| %@ | %.2f | %@ | %@ | — | — |", cu, s, what, reference))
+            }
+        }
+        row("cu1", String(format: "%d files + marker, %.0f MiB transferred", transferred, mib),
+            String(format: "`cp -R` of the night (%d files, no fsync)", deliveredFiles.count), cp.seconds)
+        row("cu2", "\(jpegFrames) frames → \(jpegs) JPEGs + \(jpegs) thumbnails",
+            String(format: "cfitsio decode of the %d extensions (%.0f Mpixel, %d threads)", extensions, Double(pixels) / 1e6, jobs),
+            decodeSeconds)
+        row("cu2", "(same run)", "fitspng: \(pngs) PNGs, one call per extension, \(jobs) at a time", fitspngSeconds)
+        row("cu3", "\(multiframes) files (images + confidence maps), \(detectors) detectors", "none named", nil)
+        row("cu4", String(format: "%d rows, %.0f rows/s", detections, cu4Rate),
+            String(format: "`psql \\copy` binary into LIKE … INCLUDING ALL, %.0f rows/s", psqlRate), psqlSeconds)
+        let total = ["cu1", "cu2", "cu3", "cu4"].reduce(0) { $0 + cuSeconds[$1]! }
+        let unavoidable = cp.seconds + decodeSeconds + psqlSeconds
+        print(String(format: "CU1–CU4 total %.2f s beside unavoidable parts %.2f s (copy %.2f + decode %.2f + \\copy %.2f): %.2f×",
+                     total, unavoidable, cp.seconds, decodeSeconds, psqlSeconds, total / unavoidable))
+
+        if keep {
+            dropDatabase = false
+            print("kept: database \(dbName), \(runDir.path)")
+        } else {
+            Self.stop(daemon)
+            try? fm.removeItem(at: runDir)
+        }
+    }
+
+    /// Image frames wfcamsim writes per pointing and exposure for --programmes (from --dry-run).
+    func framesPerPointing(_ wfcamsim: String, out: URL) throws -> Int {
+        let r = try Self.runProgram(wfcamsim, ["--out", "/nonexistent", "--dry-run", "--programmes", programmes,
+                                               "--nights", night, "--pointings", "1", "--exposures", "1"],
+                                    output: out.appendingPathComponent("wfcamsim-dry-run"))
+        let n = r.stdout.split(separator: "\n").filter { $0.contains("_sf_st.fit") }.count
+        guard r.status == 0, n > 0 else { throw ValidationError("wfcamsim --dry-run failed: \(r.stderr)") }
+        return n
+    }
+
+    /// Reads every image extension of every file as float32, `jobs` files at a time.
+    func decode(_ files: [URL]) throws -> (seconds: Double, pixels: Int, extensions: Int) {
+        let threads = CompressHandler.cfitsioIsReentrant ? min(jobs, files.count) : 1
+        let totals = Totals()
+        let start = ContinuousClock.now
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            for i in stride(from: worker, to: files.count, by: threads) {
+                do {
+                    let f = try FITSFile.open(files[i].path)
+                    var pixels = 0, extensions = 0
+                    for hdu in try f.hdus() where hdu.holdsImage {
+                        _ = try f.moveTo(hdu: hdu.index)
+                        let data = try f.readPixels(as: Float.self)
+                        pixels += data.count
+                        extensions += 1
+                    }
+                    try f.close()
+                    totals.add(pixels, extensions)
+                } catch {
+                    totals.fail("\(files[i].lastPathComponent): \(error)")
+                }
+            }
+        }
+        let seconds = (ContinuousClock.now - start).secondsValue
+        if let failure = totals.failure { throw ValidationError("decoding failed: \(failure)") }
+        return (seconds, totals.a, totals.b)
+    }
+
+    /// fitspng of every image extension (`file[N]`, N 0-based as cfitsio's extended syntax
+    /// counts), `jobs` processes at a time; returns the wall time and the PNGs written.
+    func pngAll(_ files: [URL], into directory: URL) throws -> (seconds: Double, pngs: Int) {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var items: [(String, String)] = []
+        for file in files {
+            let f = try FITSFile.open(file.path)
+            for hdu in try f.hdus() where hdu.holdsImage {
+                let base = file.deletingPathExtension().lastPathComponent
+                items.append(("\(file.path)[\(hdu.index - 1)]", directory.appendingPathComponent("\(base)_\(hdu.index).png").path))
+            }
+            try f.close()
+        }
+        let work = items
+        let threads = min(jobs, work.count)
+        let totals = Totals()
+        let start = ContinuousClock.now
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            for i in stride(from: worker, to: work.count, by: threads) {
+                do {
+                    let r = try Self.runProgram(fitspng, ["-o", work[i].1, work[i].0], output: nil)
+                    if r.status == 0, FileManager.default.fileExists(atPath: work[i].1) {
+                        totals.add(1, 0)
+                    } else {
+                        totals.fail("fitspng \(work[i].0) exited \(r.status): \(r.stderr)")
+                    }
+                } catch {
+                    totals.fail("fitspng \(work[i].0): \(error)")
+                }
+            }
+        }
+        let seconds = (ContinuousClock.now - start).secondsValue
+        if let failure = totals.failure { throw ValidationError(failure) }
+        try? FileManager.default.removeItem(at: directory)
+        return (seconds, totals.a)
+    }
+
+    /// Sums and the first failure, shared by worker threads.
+    final class Totals: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var a = 0, b = 0
+        private(set) var failure: String?
+        func add(_ x: Int, _ y: Int) { lock.lock(); a += x; b += y; lock.unlock() }
+        func fail(_ message: String) { lock.lock(); if failure == nil { failure = message }; lock.unlock() }
+    }
+
+    struct Ran { var status: Int32; var seconds: Double; var stdout: String; var stderr: String }
+
+    /// Runs a program to its end, wall-timed; stdout and stderr go to `output`.out/.err (or to
+    /// temporary files when nil) and are returned.
+    static func runProgram(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+                           stdin: String? = nil, output: URL?) throws -> Ran {
+        let fm = FileManager.default
+        let base = output ?? fm.temporaryDirectory.appendingPathComponent("wsabench-\(getpid())-\(UUID().uuidString)")
+        let outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
+        _ = fm.createFile(atPath: outURL.path, contents: nil)
+        _ = fm.createFile(atPath: errURL.path, contents: nil)
+        let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        if let environment { p.environment = environment }
+        p.standardOutput = outHandle
+        p.standardError = errHandle
+        let input = Pipe()
+        if stdin != nil { p.standardInput = input } else { p.standardInput = FileHandle.nullDevice }
+        let start = ContinuousClock.now
+        try p.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        p.waitUntilExit()
+        let seconds = (ContinuousClock.now - start).secondsValue
+        try outHandle.close()
+        try errHandle.close()
+        let ran = Ran(status: p.terminationStatus, seconds: seconds,
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        if output == nil { try? fm.removeItem(at: outURL); try? fm.removeItem(at: errURL) }
+        return ran
+    }
+
+    /// Stops the daemon: SIGTERM, then SIGKILL after 10 s.
+    static func stop(_ p: Process) {
+        guard p.isRunning else { return }
+        kill(p.processIdentifier, SIGTERM)
+        for _ in 0..<200 where p.isRunning { usleep(50_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
+    /// `base` (keyword/value or URL) pointed at database `dbname`, as `user` when given.
+    static func conninfo(_ base: String, dbname: String, user: String? = nil) throws -> String {
+        if base.hasPrefix("postgres://") || base.hasPrefix("postgresql://") {
+            guard var url = URLComponents(string: base) else { throw ValidationError("cannot parse \(base)") }
+            url.path = "/" + dbname
+            if let user { url.user = user; url.password = nil }
+            guard let text = url.string else { throw ValidationError("cannot rewrite \(base)") }
+            return text
+        }
+        // In a keyword/value string the last occurrence of a keyword wins.
+        return base + " dbname=" + dbname + (user.map { " user=" + $0 } ?? "")
+    }
+}
