@@ -32,18 +32,21 @@ struct CU1: AsyncParsableCommand {
     @Option(help: "Seconds a night without a COMPLETE marker must keep its sizes to count as ready.")
     var settle = 2.0
 
+    @Flag(help: "Check every file of every ready night by checksum, even when its marker is unchanged.")
+    var rehash = false
+
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1 to 64") }
     }
 
     func run() async throws {
-        try await CUContext.run(program: "cu1", cuID: 1, options: options) { [jobs, settle] ctx in
+        try await CUContext.run(program: "cu1", cuID: 1, options: options) { [jobs, settle, rehash] ctx in
             let area = try makeDeliveryArea(ctx.config.paths.delivery, settle: .milliseconds(Int(settle * 1000)))
             let planner = DeliveryPlanner(area: area, layout: ctx.layout)
             let programmes = try ctx.query.programmeInfo()
             let wanted = Set(try ctx.programmes().map(\.programmeID))
             var tally = Tally()
-            for survey in try await planner.survey(query: ctx.query) {
+            for survey in try await planner.survey(query: ctx.query, rehash: rehash) {
                 guard survey.ready else {
                     ctx.logger.info("night \(survey.night) is not ready: \(survey.reason)")
                     tally.notReady += 1
