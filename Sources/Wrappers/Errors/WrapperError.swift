@@ -120,7 +120,7 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
 
     public init(_ code: Code, _ message: String) {
         self.code = code
-        self.problem = message
+        self.problem = Self.printable(message)
         self.file = nil
         self.tool = nil
         self.detail = ""
@@ -139,6 +139,16 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
         self.tool = tool
         self.detail = detail
         self.result = result
+    }
+
+    /// One line of at most 1000 characters: control characters (a damaged file's bytes quoted
+    /// by cfitsio, line breaks) become `?`.
+    static func printable(_ text: String) -> String {
+        var line = String(String.UnicodeScalarView(text.unicodeScalars.map {
+            $0.properties.generalCategory == .control ? "?" : $0
+        }))
+        if line.count > 1000 { line = String(line.prefix(999)) + "…" }
+        return line
     }
 
     /// The one line: the file (if any) and the problem.
