@@ -166,7 +166,8 @@ struct NightBenchmark: AsyncParsableCommand {
                 throw ValidationError("\(cu) exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) (logs in \(logDir.path))")
             }
             cuSeconds[cu] = r.seconds
-            print(String(format: "  %@ %7.2f s  %@", cu, r.seconds, r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+            print(String(format: "  %@ %7.2f s wall, %6.2f s CPU  %@", cu, r.seconds, r.cpuSeconds,
+                         r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         }
         func count(_ sql: String) throws -> Int { try db.queryValue(Int.self, PostgresQuery(unsafeSQL: sql)) }
         let transferred = try count("SELECT count(*) FROM TransferLog WHERE fileType IN ('image', 'conf', 'catalogue')")
@@ -338,7 +339,16 @@ struct NightBenchmark: AsyncParsableCommand {
         func fail(_ message: String) { lock.lock(); if failure == nil { failure = message }; lock.unlock() }
     }
 
-    struct Ran { var status: Int32; var seconds: Double; var stdout: String; var stderr: String }
+    /// `cpuSeconds`: user + system time of the children reaped meanwhile (the program's own when
+    /// nothing else runs at the same time).
+    struct Ran { var status: Int32; var seconds: Double; var cpuSeconds: Double; var stdout: String; var stderr: String }
+
+    static func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
 
     /// Runs a program to its end, wall-timed; stdout and stderr go to `output`.out/.err (or to
     /// temporary files when nil) and are returned.
@@ -358,6 +368,7 @@ struct NightBenchmark: AsyncParsableCommand {
         p.standardError = errHandle
         let input = Pipe()
         if stdin != nil { p.standardInput = input } else { p.standardInput = FileHandle.nullDevice }
+        let cpuStart = childrenCPUSeconds()
         let start = ContinuousClock.now
         try p.run()
         if let stdin {
@@ -366,9 +377,10 @@ struct NightBenchmark: AsyncParsableCommand {
         }
         p.waitUntilExit()
         let seconds = (ContinuousClock.now - start).secondsValue
+        let cpuSeconds = childrenCPUSeconds() - cpuStart
         try outHandle.close()
         try errHandle.close()
-        let ran = Ran(status: p.terminationStatus, seconds: seconds,
+        let ran = Ran(status: p.terminationStatus, seconds: seconds, cpuSeconds: cpuSeconds,
                       stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
         if output == nil { try? fm.removeItem(at: outURL); try? fm.removeItem(at: errURL) }
