@@ -131,7 +131,7 @@ let package = Package(
                           swiftSettings: swiftSettings),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["Postgres", "LoadServer"],
+        .target(name: "TestSupport", dependencies: ["Postgres", "LoadServer", "FITS", "SimulatorKit"],
                 path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "FITSTests", dependencies: ["FITS", "TestSupport"],
                     swiftSettings: swiftSettings),

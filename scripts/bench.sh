@@ -33,16 +33,10 @@ echo "== $(date -u +%FT%TZ) on $(nproc) cores, wsa $("$WSA_BIN_DIR/wsabench" --v
 
 # The load server: a daemon on this database, a curator for the benchmark only.
 bench_dir=$root/.wsa/bench-rpc
-rm -rf "$bench_dir" && mkdir -p "$bench_dir/spool" "$bench_dir/log"
+rm -rf "$bench_dir"
 bench_password=$(head -c 18 /dev/urandom | base64)
-echo "$bench_password" | "$WSA_BIN_DIR/dbrpcserver" hash-secret --user bench --role curator --iterations 10000 > "$bench_dir/users"
-WSA_PATHS_SPOOL="$bench_dir/spool" WSA_PATHS_LOG="$bench_dir/log" \
-  "$WSA_BIN_DIR/dbrpcserver" serve --database "$WSA_DATABASE" --users-file "$bench_dir/users" \
-    --port 0 --port-file "$bench_dir/port" > "$bench_dir/daemon.out" 2>&1 &
-daemon=$!
-trap 'kill $daemon 2>/dev/null || true' EXIT
-for _ in $(seq 1 200); do [ -s "$bench_dir/port" ] && break; sleep 0.1; done
-"$WSA_BIN_DIR/wsabench" rpc --database "$WSA_DATABASE" --url "http://127.0.0.1:$(cat "$bench_dir/port")/RPC2" \
+wsa_start_dbrpcserver "$bench_dir" "$WSA_DATABASE" bench "$bench_password"
+"$WSA_BIN_DIR/wsabench" rpc --database "$WSA_DATABASE" --url "$WSA_DAEMON_URL" \
   --user bench --password "$bench_password" --spool "$bench_dir/spool" \
   --rows "${WSA_BENCH_ROWS:-1000000}" --repeat 3
 

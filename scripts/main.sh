@@ -30,23 +30,14 @@ rm -rf "$night"
 # The curation: a dbrpcserver on this database and a configuration for every program.
 run=$root/.wsa/main
 rm -rf "$run" && mkdir -p "$run"
-password=$(head -c 18 /dev/urandom | base64)
-( umask 077 && echo "$password" > "$run/rpc.password" )
-echo "$password" | "$WSA_BIN_DIR/dbrpcserver" hash-secret --user curator --role curator --iterations 10000 > "$run/users"
-WSA_PATHS_SPOOL="$run/spool" WSA_PATHS_LOG="$run/log" \
-  "$WSA_BIN_DIR/dbrpcserver" serve --database "$WSA_DATABASE" --users-file "$run/users" \
-    --port 0 --port-file "$run/port" > "$run/dbrpcserver.out" 2>&1 &
-daemon=$!
-trap 'kill $daemon 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do [ -s "$run/port" ] && break; sleep 0.1; done
-[ -s "$run/port" ] || { echo "main: dbrpcserver did not start:" >&2; cat "$run/dbrpcserver.out" >&2; exit 1; }
+wsa_start_dbrpcserver "$run" "$WSA_DATABASE" curator "$(head -c 18 /dev/urandom | base64)"
 cat > "$run/wsa.toml" <<EOF
 # Written by scripts/main.sh: the configuration of this demonstration run.
 [database]
 url = "$WSA_DATABASE"
 reader_url = "${WSA_DATABASE/user=wsa/user=wsa_reader}"
 [rpc]
-url = "http://127.0.0.1:$(cat "$run/port")/RPC2"
+url = "$WSA_DAEMON_URL"
 user = "curator"
 password_file = "rpc.password"
 users_file = "users"

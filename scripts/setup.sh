@@ -49,6 +49,26 @@ wsa_build() {
   export WSA_BIN_DIR
 }
 
+# Starts dbrpcserver on database $2 with its users file, spool and log under directory $1, for
+# one curator $3 with password $4 (written to $1/rpc.password). Sets WSA_DAEMON_PID and
+# WSA_DAEMON_URL; stops the daemon when the calling script exits.
+wsa_start_dbrpcserver() {
+  local dir=$1 database=$2 user=$3 password=$4
+  mkdir -p "$dir/spool" "$dir/log"
+  ( umask 077 && echo "$password" > "$dir/rpc.password" )
+  echo "$password" | "$WSA_BIN_DIR/dbrpcserver" hash-secret --user "$user" --role curator --iterations 10000 > "$dir/users"
+  rm -f "$dir/port"
+  WSA_PATHS_SPOOL="$dir/spool" WSA_PATHS_LOG="$dir/log" \
+    "$WSA_BIN_DIR/dbrpcserver" serve --database "$database" --users-file "$dir/users" \
+      --port 0 --port-file "$dir/port" > "$dir/dbrpcserver.out" 2>&1 &
+  WSA_DAEMON_PID=$!
+  trap 'kill $WSA_DAEMON_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 300); do [ -s "$dir/port" ] && break; sleep 0.1; done
+  [ -s "$dir/port" ] || { echo "setup: dbrpcserver did not start:" >&2; cat "$dir/dbrpcserver.out" >&2; return 1; }
+  WSA_DAEMON_URL="http://127.0.0.1:$(cat "$dir/port")/RPC2"
+  export WSA_DAEMON_PID WSA_DAEMON_URL
+}
+
 # Debian's Python has astropy; a pyenv python3 earlier on PATH may not.
 export WSA_PYTHON=${WSA_PYTHON:-/usr/bin/python3}
 

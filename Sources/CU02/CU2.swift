@@ -54,11 +54,10 @@ struct CU2: AsyncParsableCommand {
                     continue
                 }
                 ctx.progress.setTotal(pending.count)
-                let size = max(1, framesPerStep)
-                for start in stride(from: 0, to: pending.count, by: size) {
+                for batch in CUContext.batches(pending, of: framesPerStep) {
                     var made: [CompressionRecord] = []
                     var quarantine: [QuarantineRecord] = []
-                    for frame in pending[start..<min(start + size, pending.count)] {
+                    for frame in batch {
                         do {
                             let layout = ctx.layout
                             let results = try CompressHandler.compressAll(frame.fileName, jpegs: { hdu in

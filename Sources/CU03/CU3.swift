@@ -43,12 +43,9 @@ struct CU3: AsyncParsableCommand {
                 }
                 ctx.progress.setTotal(pending.count)
                 let jpegs = try ctx.query.compressedImages(transferIDs: pending.map(\.transferID))
-                let size = max(1, framesPerStep)
-                for start in stride(from: 0, to: pending.count, by: size) {
-                    let batch = Array(pending[start..<min(start + size, pending.count)])
+                for batch in CUContext.batches(pending, of: framesPerStep) {
                     var quarantine: [QuarantineRecord] = []
                     var superseded: [Int64] = []
-                    var rows = 0
                     try await ctx.step(programme: programme.name) { db, step in
                         let ids = try await db.reserveIDs("Multiframe", count: batch.count)
                         let related = try ctx.query.currentTransfers(named: batch.flatMap { Self.relatedNames($0) })
@@ -97,14 +94,13 @@ struct CU3: AsyncParsableCommand {
                         if !frames.isEmpty {
                             try FileManager.default.createDirectory(at: db.transactionDirectory, withIntermediateDirectories: true)
                             let files = try ImageMetadataLoad.makeTransactionData(frames, into: db.transactionDirectory)
-                            rows = try await db.loadAll(files, in: step)
+                            try await db.loadAll(files, in: step)
                         }
                         if !superseded.isEmpty { try await db.deprecate("Multiframe", ids: superseded, in: step) }
                         try await db.logQuarantine(quarantine, in: step)
                         ingested += frames.count
                         detectors += frames.reduce(0) { $0 + $1.0.detectors.count }
                     }
-                    _ = rows
                     try ctx.sweepQuarantine()
                     deprecated += superseded.count
                     bad += quarantine.count

@@ -36,9 +36,7 @@ struct CU4: AsyncParsableCommand {
                     continue
                 }
                 ctx.progress.setTotal(pending.count)
-                for batch in stride(from: 0, to: pending.count, by: max(1, framesPerStep)).map({
-                    Array(pending[$0..<min($0 + max(1, framesPerStep), pending.count)])
-                }) {
+                for batch in CUContext.batches(pending, of: framesPerStep) {
                     var loaded: [CatalogueIngestRecord] = []
                     var quarantine: [QuarantineRecord] = []
                     try await ctx.step(programme: programme.name) { db, step in

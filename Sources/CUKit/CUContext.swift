@@ -153,6 +153,12 @@ public final class CUContext: @unchecked Sendable {
         try await db.updateCurationLog(step, status: .succeeded, message: "resumed: nothing left to do")
     }
 
+    /// `items` in consecutive batches of at most `size` (at least 1): one atomic step each.
+    public static func batches<T>(_ items: [T], of size: Int) -> [[T]] {
+        let size = max(1, size)
+        return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
+    }
+
     // MARK: Bad input
 
     /// Reports a bad file: one ERROR line naming it and the problem (mailed to the admins).

@@ -104,25 +104,8 @@ final class CurationHarness: @unchecked Sendable {
 /// The simulated night the curation tests use: LAS and GPS, one pointing, every kind of damaged
 /// file; made once per test process.
 enum TestNight {
-    static let directory: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsa-curation-night-seed21-v1")
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("20051012_v1/COMPLETE").path) {
-            var config = SimulationConfig(outputDirectory: dir)
-            config.seed = 21
-            config.detectorSize = 256
-            config.programmes = [.LAS, .GPS]
-            config.nights = [Night("20051012")!]
-            config.pointings = 1
-            config.exposures = 1
-            config.corrupt = 5
-            config.starDensity = 3
-            config.galaxyDensity = 0.5
-            config.overwrite = true
-            config.jobs = 1
-            _ = try! Simulator(config: config).run()
-        }
-        return dir
-    }()
+    static let directory = SimulatedNights.make("wsa-curation-night-seed21-v1", seed: 21, size: 256,
+                                                programmes: [.LAS, .GPS], corrupt: 5, starDensity: 3, galaxyDensity: 0.5)
 
     static var nightDirectory: URL { directory.appendingPathComponent("20051012_v1") }
 

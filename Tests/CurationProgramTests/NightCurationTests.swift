@@ -129,14 +129,8 @@ struct NightCurationTests {
     /// Every truth star clear of the catalogue limit, saturation, edges and neighbours has a
     /// detection within 0.2″ whose magnitude is within 3σ of the truth.
     func checkDetectionsAgainstTruth(_ h: CurationHarness) throws {
-        let truth = try FITSFile.open(TestNight.directory.appendingPathComponent("truth/frames.fits").path)
-        try truth.moveTo(hdu: 2)
-        let tFile = try truth.readStringColumn(try truth.columnIndex("file"))
-        let tExt = try truth.readColumn("extension", as: Int32.self)
-        let tX = try truth.readColumn("x", as: Double.self), tY = try truth.readColumn("y", as: Double.self)
-        let tMag = try truth.readColumn("mag", as: Double.self)
-        let tType = try truth.readStringColumn(try truth.columnIndex("type"))
-        try truth.close()
+        let truth = try TruthFrames(night: TestNight.directory)
+        let (tX, tY, tMag, tType) = (truth.x, truth.y, truth.mag, truth.type)
         var tested = 0, matched = 0, within = 0
         var misses: [String] = []
         for path in try TestNight.goodImages() {
@@ -158,7 +152,7 @@ struct NightCurationTests {
                 let noisy = found.filter { $0.3 > 0.1 }.map(\.2).sorted()
                 let limit = (noisy.isEmpty ? found.map(\.2).max()! : noisy[noisy.count / 10]) - 0.5
                 let bright = found.map(\.2).min()! + 2
-                let here = tFile.indices.filter { tFile[$0] == path && Int(tExt[$0]) == camera }
+                let here = truth.on(path, camera: camera)
                 for i in here where tType[i] == "star" && tMag[i] < limit && tMag[i] > bright {
                     let crowded = here.contains { $0 != i && abs(tX[$0] - tX[i]) < 8 && abs(tY[$0] - tY[i]) < 8 }
                     guard !crowded, tX[i] > 10, tY[i] > 10, tX[i] < 246, tY[i] < 246 else { continue }

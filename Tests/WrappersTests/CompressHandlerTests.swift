@@ -9,22 +9,7 @@ import TestSupport
 /// header WCS and the simulator's truth.
 @Suite(.serialized) struct CompressHandlerTests {
     /// One LAS night (Y J H K, one pointing, 256² detectors); made once.
-    static let night: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsa-compress-night-seed5-v1")
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("20051012_v1/COMPLETE").path) {
-            var config = SimulationConfig(outputDirectory: dir)
-            config.seed = 5
-            config.detectorSize = 256
-            config.programmes = [.LAS]
-            config.nights = [Night("20051012")!]
-            config.pointings = 1
-            config.exposures = 1
-            config.overwrite = true
-            config.jobs = 1
-            _ = try! Simulator(config: config).run()
-        }
-        return dir
-    }()
+    static let night = SimulatedNights.make("wsa-compress-night-seed5-v1", seed: 5, size: 256)
 
     static func frames() throws -> [String] {
         let dir = night.appendingPathComponent("20051012_v1")

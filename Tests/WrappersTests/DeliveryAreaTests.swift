@@ -12,22 +12,7 @@ import Glibc
     static let nightName = "20051012_v1"
 
     /// One tiny LAS night (Y J H K, one pointing) with truth/ and external/ beside it; made once.
-    static let area: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsa-delivery-night-seed3-v1")
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(nightName)/COMPLETE").path) {
-            var config = SimulationConfig(outputDirectory: dir)
-            config.seed = 3
-            config.detectorSize = 128
-            config.programmes = [.LAS]
-            config.nights = [Night("20051012")!]
-            config.pointings = 1
-            config.exposures = 1
-            config.overwrite = true
-            config.jobs = 1
-            _ = try! Simulator(config: config).run()
-        }
-        return dir
-    }()
+    static let area = SimulatedNights.make("wsa-delivery-night-seed3-v1", seed: 3, size: 128)
 
     static var nightDir: URL { area.appendingPathComponent(nightName) }
 

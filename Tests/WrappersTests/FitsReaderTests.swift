@@ -9,25 +9,8 @@ import TestSupport
 /// FitsReader on simulated CASU deliveries, checked against the simulator's truth.
 @Suite(.serialized) struct FitsReaderTests {
     /// One LAS night (Y J H K, one pointing) with every kind of damaged file; made once.
-    static let night: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsa-fitsreader-night-seed11-v1")
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("20051012_v1/COMPLETE").path) {
-            var config = SimulationConfig(outputDirectory: dir)
-            config.seed = 11
-            config.detectorSize = 384
-            config.programmes = [.LAS]
-            config.nights = [Night("20051012")!]
-            config.pointings = 1
-            config.exposures = 1
-            config.corrupt = 5
-            config.starDensity = 3
-            config.galaxyDensity = 0.5
-            config.overwrite = true
-            config.jobs = 1  // leave a core for the other suites running beside this one
-            _ = try! Simulator(config: config).run()
-        }
-        return dir
-    }()
+    static let night = SimulatedNights.make("wsa-fitsreader-night-seed11-v1", seed: 11, size: 384, corrupt: 5,
+                                            starDensity: 3, galaxyDensity: 0.5)
 
     static func files(_ suffix: String) throws -> [String] {
         let nightDir = night.appendingPathComponent("20051012_v1")
@@ -115,13 +98,8 @@ import TestSupport
         #expect(catalogues.count == 4)
 
         // Truth per (file, extension): x, y, magnitude of every star drawn.
-        let truth = try FITSFile.open(Self.night.appendingPathComponent("truth/frames.fits").path)
-        try truth.moveTo(hdu: 2)
-        let tFile = try truth.readStringColumn(try truth.columnIndex("file"))
-        let tExt = try truth.readColumn("extension", as: Int32.self)
-        let tX = try truth.readColumn("x", as: Double.self), tY = try truth.readColumn("y", as: Double.self)
-        let tMag = try truth.readColumn("mag", as: Double.self)
-        let tType = try truth.readStringColumn(try truth.columnIndex("type"))
+        let truth = try TruthFrames(night: Self.night)
+        let (tX, tY, tMag, tType) = (truth.x, truth.y, truth.mag, truth.type)
 
         try TestDatabase.withFresh(prefix: "fitsreader") { conninfo in
             let db = try PostgresConnection(conninfo)
@@ -161,7 +139,7 @@ import TestSupport
                         try f.moveTo(hdu: ext)
                         return try f.wcs()
                     }()
-                    let stars = tFile.indices.filter { tFile[$0] == relative && Int(tExt[$0]) == ext - 1 }
+                    let stars = truth.on(relative, camera: ext - 1)
                     let all = stars.map { (tX[$0], tY[$0]) }
                     for i in stars where tType[i] == "star" && tMag[i] < limit && tMag[i] > bright {
                         // Isolated: no other truth source within 8 pixels.

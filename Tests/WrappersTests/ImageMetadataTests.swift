@@ -10,23 +10,8 @@ import TestSupport
 /// and loaded into a fresh archive database.
 @Suite(.serialized) struct ImageMetadataTests {
     /// One LAS + GPS night, one pointing, with every kind of damaged file; made once.
-    static let night: URL = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsa-imagemeta-night-seed9-v1")
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("20051012_v1/COMPLETE").path) {
-            var config = SimulationConfig(outputDirectory: dir)
-            config.seed = 9
-            config.detectorSize = 256
-            config.programmes = [.LAS, .GPS]
-            config.nights = [Night("20051012")!]
-            config.pointings = 1
-            config.exposures = 1
-            config.corrupt = 5
-            config.overwrite = true
-            config.jobs = 1
-            _ = try! Simulator(config: config).run()
-        }
-        return dir
-    }()
+    static let night = SimulatedNights.make("wsa-imagemeta-night-seed9-v1", seed: 9, size: 256,
+                                            programmes: [.LAS, .GPS], corrupt: 5)
 
     static let filterIDs: [String: Int16] = ["Z": 1, "Y": 2, "J": 3, "H": 4, "K": 5, "H2": 6]
     static let programmeIDs: [String: Int32] = ["LAS": 101, "GPS": 102]
