@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries: system library targets with module maps.
@@ -49,7 +50,7 @@ let package = Package(
         // Foundations.
         .target(name: "FITS", dependencies: ["CCFITSIO", "CWCSLIB"],
                 swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibPQ"],
+        .target(name: "Postgres", dependencies: ["CLibPQ", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: swiftSettings),
         .target(name: "Curation",
                 dependencies: [

@@ -45,15 +45,8 @@ struct CU2: AsyncParsableCommand {
         compressOptions.stretch = stretch
         try await CUContext.run(program: "cu2", cuID: 2, options: options) { [compressOptions, framesPerStep] ctx in
             var frames = 0, images = 0, bad = 0
-            for programme in try ctx.programmes() {
-                let pending = try ctx.query.framesToCompress(programmeID: programme.programmeID)
-                guard !pending.isEmpty else { continue }
-                if ctx.options.dryRun {
-                    for p in pending { print("cu2: would compress \(p.fileName)") }
-                    frames += pending.count
-                    continue
-                }
-                ctx.progress.setTotal(pending.count)
+            let found = try await ctx.forEachProgramme({ try ctx.query.framesToCompress(programmeID: $0.programmeID) },
+                                                       describe: { "compress \($0.fileName)" }) { programme, pending in
                 for batch in CUContext.batches(pending, of: framesPerStep) {
                     var made: [CompressionRecord] = []
                     var quarantine: [QuarantineRecord] = []
@@ -84,7 +77,7 @@ struct CU2: AsyncParsableCommand {
                 }
             }
             let verb = ctx.options.dryRun ? "would compress" : "compressed"
-            return "cu2: \(verb) \(frames) frame(s) into \(images) JPEG(s) (and thumbnails); \(bad) bad file(s) quarantined"
+            return "cu2: \(verb) \(ctx.options.dryRun ? found : frames) frame(s) into \(images) JPEG(s) (and thumbnails); \(bad) bad file(s) quarantined"
         }
     }
 }

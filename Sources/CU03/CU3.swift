@@ -31,17 +31,11 @@ struct CU3: AsyncParsableCommand {
         try await CUContext.run(program: "cu3", cuID: 3, options: options) { [framesPerStep] ctx in
             let filters = try ctx.query.filterIDs()
             var ingested = 0, detectors = 0, deprecated = 0, bad = 0
-            for programme in try ctx.programmes() {
-                // Confidence maps first: the images refer to them.
-                let pending = try ctx.query.framesToIngest(programmeID: programme.programmeID)
+            // Confidence maps first: the images refer to them.
+            let found = try await ctx.forEachProgramme({
+                try ctx.query.framesToIngest(programmeID: $0.programmeID)
                     .sorted { ($0.fileType == "conf" ? 0 : 1, $0.sourcePath) < ($1.fileType == "conf" ? 0 : 1, $1.sourcePath) }
-                guard !pending.isEmpty else { continue }
-                if ctx.options.dryRun {
-                    for p in pending { print("cu3: would ingest \(p.fileName) (\(p.fileType), version \(p.version))") }
-                    ingested += pending.count
-                    continue
-                }
-                ctx.progress.setTotal(pending.count)
+            }, describe: { "ingest \($0.fileName) (\($0.fileType), version \($0.version))" }) { programme, pending in
                 let jpegs = try ctx.query.compressedImages(transferIDs: pending.map(\.transferID))
                 for batch in CUContext.batches(pending, of: framesPerStep) {
                     var quarantine: [QuarantineRecord] = []
@@ -107,7 +101,7 @@ struct CU3: AsyncParsableCommand {
                 }
             }
             let verb = ctx.options.dryRun ? "would ingest" : "ingested"
-            return "cu3: \(verb) \(ingested) file(s) (\(detectors) detector(s)); \(deprecated) earlier version(s) deprecated; \(bad) bad file(s) quarantined"
+            return "cu3: \(verb) \(ctx.options.dryRun ? found : ingested) file(s) (\(detectors) detector(s)); \(deprecated) earlier version(s) deprecated; \(bad) bad file(s) quarantined"
         }
     }
 

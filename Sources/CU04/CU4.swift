@@ -27,23 +27,20 @@ struct CU4: AsyncParsableCommand {
     func run() async throws {
         try await CUContext.run(program: "cu4", cuID: 4, options: options) { ctx in
             var frames = 0, rows = 0, bad = 0, steps = 0
-            for programme in try ctx.programmes() {
-                let pending = try ctx.query.cataloguesToIngest(programmeID: programme.programmeID)
-                guard !pending.isEmpty else { continue }
-                if ctx.options.dryRun {
-                    for p in pending { print("cu4: would load \(p.catName) into \(p.detectionTable) (frame \(p.multiframeID))") }
-                    frames += pending.count
-                    continue
-                }
-                ctx.progress.setTotal(pending.count)
+            let found = try await ctx.forEachProgramme({ try ctx.query.cataloguesToIngest(programmeID: $0.programmeID) },
+                                                       describe: { "load \($0.catName) into \($0.detectionTable)" }) { programme, pending in
                 for batch in CUContext.batches(pending, of: framesPerStep) {
                     var loaded: [CatalogueIngestRecord] = []
                     var quarantine: [QuarantineRecord] = []
                     try await ctx.step(programme: programme.name) { db, step in
-                        for frame in batch {
+                        // Catalogues are read and converted on all cores, then loaded in order.
+                        let directory = db.transactionDirectory, cuEventID = step.cuEventID
+                        let prepared = await parallelMap(batch) { frame in
+                            try Self.transactionFiles(frame, cuEventID: cuEventID, into: directory)
+                        }
+                        for (frame, files) in zip(batch, prepared) {
                             do {
-                                let files = try Self.transactionFiles(frame, cuEventID: step.cuEventID, into: db.transactionDirectory)
-                                let n = try await db.loadAll(files, in: step)
+                                let n = try await db.loadAll(try files.get(), in: step)
                                 rows += n
                                 loaded.append(CatalogueIngestRecord(multiframeID: frame.multiframeID, catName: frame.catName,
                                                                     detectionTable: frame.detectionTable, rowsLoaded: Int64(n)))
@@ -65,7 +62,7 @@ struct CU4: AsyncParsableCommand {
                 }
             }
             let verb = ctx.options.dryRun ? "would load" : "loaded"
-            return "cu4: \(verb) the catalogues of \(frames) frame(s): \(rows) detection(s) in \(steps) step(s); \(bad) bad file(s) quarantined"
+            return "cu4: \(verb) the catalogues of \(ctx.options.dryRun ? found : frames) frame(s): \(rows) detection(s) in \(steps) step(s); \(bad) bad file(s) quarantined"
         }
     }
 

@@ -153,6 +153,27 @@ public final class CUContext: @unchecked Sendable {
         try await db.updateCurationLog(step, status: .succeeded, message: "resumed: nothing left to do")
     }
 
+    /// A CU's work, programme by programme: `find` says what is waiting; with `--dry-run` each
+    /// item is printed as `describe` says and nothing runs, otherwise the progress bar learns the
+    /// total and `body` does the work. Returns how many items were waiting.
+    @discardableResult
+    public func forEachProgramme<T>(_ find: (ProgrammeInfo) throws -> [T], describe: (T) -> String,
+                                    _ body: (ProgrammeInfo, [T]) async throws -> Void) async throws -> Int {
+        var found = 0
+        for programme in try programmes() {
+            let pending = try find(programme)
+            guard !pending.isEmpty else { continue }
+            found += pending.count
+            if options.dryRun {
+                for item in pending { print("\(program): would \(describe(item))") }
+                continue
+            }
+            progress.setTotal(pending.count)
+            try await body(programme, pending)
+        }
+        return found
+    }
+
     /// `items` in consecutive batches of at most `size` (at least 1): one atomic step each.
     public static func batches<T>(_ items: [T], of size: Int) -> [[T]] {
         let size = max(1, size)
