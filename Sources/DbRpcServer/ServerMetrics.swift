@@ -16,37 +16,43 @@ final class ServerMetrics: Sendable {
     private let httpRefusals: [String: Counter]
 
     init() {
-        rowsLoaded = registry.makeCounter(name: "dbrpc_rows_loaded_total",
-                                          help: "Rows copied into the database by loadTransactionData.")
-        bytesLoaded = registry.makeCounter(name: "dbrpc_bytes_loaded_total",
-                                           help: "Bytes of transaction files copied into the database.")
-        loads = registry.makeCounter(name: "dbrpc_loads_total",
-                                     help: "Transaction files loaded (not counting repeats of a file already loaded).")
+        rowsLoaded = registry.makeCounter(descriptor: Self.name("rows_loaded", "total",
+                                                                     "Rows copied into the database by loadTransactionData."))
+        bytesLoaded = registry.makeCounter(descriptor: Self.name("bytes_loaded", "total",
+                                                                      "Bytes of transaction files copied into the database."))
+        loads = registry.makeCounter(descriptor: Self.name("loads", "total",
+                                                                "Transaction files loaded (not counting repeats of a file already loaded)."))
         loadSeconds = registry.makeDurationHistogram(
-            name: "dbrpc_load_seconds",
+            descriptor: Self.name("load", "seconds", "Seconds per transaction file load (verification and COPY)."),
             buckets: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500),
-                      .seconds(1), .seconds(5), .seconds(30), .seconds(120)],
-            help: "Seconds per transaction file load (verification and COPY).")
-        leaseHeld = registry.makeGauge(name: "dbrpc_lease_held",
-                                       help: "1 while a holder has the write lease (not expired), else 0.")
-        leaseToken = registry.makeGauge(name: "dbrpc_lease_token",
-                                        help: "The fencing token of the latest grant of the write lease.")
-        openRuns = registry.makeGauge(name: "dbrpc_open_runs", help: "Runs (steps) open now.")
+                      .seconds(1), .seconds(5), .seconds(30), .seconds(120)])
+        leaseHeld = registry.makeGauge(descriptor: Self.name("lease_held", "",
+                                                                  "1 while a holder has the write lease (not expired), else 0."))
+        leaseToken = registry.makeGauge(descriptor: Self.name("lease_token", "",
+                                                                   "The fencing token of the latest grant of the write lease."))
+        openRuns = registry.makeGauge(descriptor: Self.name("open_runs", "", "Runs (steps) open now."))
         var refusals: [String: Counter] = [:]
         for reason in ["unauthorized", "too_large", "doctype", "bad_request"] {
-            refusals[reason] = registry.makeCounter(name: "dbrpc_http_refused_total", labels: [("reason", reason)],
-                                                    help: "HTTP requests refused before any method ran.")
+            refusals[reason] = registry.makeCounter(descriptor: Self.name("http_refused", "total",
+                                                                               "HTTP requests refused before any method ran."),
+                                                    labels: [("reason", reason)])
         }
         httpRefusals = refusals
     }
 
     func call(_ method: String, faultCode: Int?) {
-        registry.makeCounter(name: "dbrpc_calls_total", labels: [("method", method)],
-                             help: "XML-RPC calls by method.").increment()
+        registry.makeCounter(descriptor: Self.name("calls", "total", "XML-RPC calls by method."),
+                             labels: [("method", method)]).increment()
         if let faultCode {
-            registry.makeCounter(name: "dbrpc_errors_total", labels: [("method", method), ("code", String(faultCode))],
-                                 help: "XML-RPC calls that ended in a fault, by method and fault code.").increment()
+            registry.makeCounter(descriptor: Self.name("errors", "total",
+                                                             "XML-RPC calls that ended in a fault, by method and fault code."),
+                                 labels: [("method", method), ("code", String(faultCode))]).increment()
         }
+    }
+
+    /// `dbrpc_<name>_<unit>` with its help text.
+    static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "dbrpc", metricName: name, unitName: unit, helpText: help)
     }
 
     func refused(_ reason: String) { httpRefusals[reason]?.increment() }
