@@ -72,6 +72,7 @@ let package = Package(
                     "Curation", "FITS", "Postgres", "XMLRPC", "CJPEG",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 ],
+                resources: [.copy("Resources")],
                 swiftSettings: swiftSettings),
 
         // What every curation program shares: options, run lifecycle, steps, quarantine.
