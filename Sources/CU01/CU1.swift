@@ -42,11 +42,18 @@ struct CU1: AsyncParsableCommand {
     func run() async throws {
         try await CUContext.run(program: "cu1", cuID: 1, options: options) { [jobs, settle, rehash] ctx in
             let area = try makeDeliveryArea(ctx.config.paths.delivery, settle: .milliseconds(Int(settle * 1000)))
-            let planner = DeliveryPlanner(area: area, layout: ctx.layout)
             let programmes = try ctx.query.programmeInfo()
             let wanted = Set(try ctx.programmes().map(\.programmeID))
             var tally = Tally()
-            for survey in try await planner.survey(query: ctx.query, rehash: rehash) {
+            let surveys: [NightSurvey]
+            if ctx.options.dryRun {
+                surveys = try await ctx.withScratchDirectory { scratch in
+                    try await DeliveryPlanner(area: area, staging: scratch).survey(query: ctx.query, rehash: rehash)
+                }
+            } else {
+                surveys = try await DeliveryPlanner(area: area, staging: ctx.layout.incoming).survey(query: ctx.query, rehash: rehash)
+            }
+            for survey in surveys {
                 guard survey.ready else {
                     ctx.logger.info("night \(survey.night) is not ready: \(survey.reason)")
                     tally.notReady += 1

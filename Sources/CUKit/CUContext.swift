@@ -54,6 +54,7 @@ public final class CUContext: @unchecked Sendable {
             let query = try QueryHandler(config: config)
             let ctx = CUContext(program: program, cuID: cuID, options: options, config: config, logger: logger, query: query)
             context = ctx
+            _ = try ctx.programmes()  // an unknown --programme stops here, before anything is made
             if !options.dryRun { try ctx.prepareDirectories() }
             logger.info("\(program) \(WSAVersion.current) started: \(CommandLine.arguments.dropFirst().joined(separator: " "))")
             let summary = try await body(ctx)
@@ -178,6 +179,14 @@ public final class CUContext: @unchecked Sendable {
     public static func batches<T>(_ items: [T], of size: Int) -> [[T]] {
         let size = max(1, size)
         return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
+    }
+
+    /// Runs `body` with a scratch directory of this process, removed afterwards.
+    public func withScratchDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wsa-\(program)-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        return try await body(dir)
     }
 
     // MARK: Bad input

@@ -24,7 +24,9 @@ public enum CurationGraph {
     public static let tasks: [CurationTask] = [
         CurationTask(cu: 1, program: "cu1", dependsOn: [], perProgramme: false) { ctx, _ in
             let area = try makeDeliveryArea(ctx.config.paths.delivery)
-            let surveys = try await DeliveryPlanner(area: area, layout: ctx.layout).survey(query: ctx.query)
+            let surveys = try await ctx.withScratchDirectory { scratch in
+                try await DeliveryPlanner(area: area, staging: scratch).survey(query: ctx.query)
+            }
             let due = surveys.filter { $0.ready && !$0.unchanged }
             guard !due.isEmpty else { return nil }
             let files = due.reduce(0) { $0 + $1.candidates.count }

@@ -102,6 +102,29 @@ struct NightCurationTests {
         }
     }
 
+    @Test func everyProgramAnswersHelpVersionAndDryRun() async throws {
+        try await CurationHarness.with(night: TestNight.directory) { h in
+            for program in ["cu1", "cu2", "cu3", "cu4", "curate"] {
+                let version = try h.run(program, ["--version"])
+                #expect(version.status == 0)
+                #expect(version.stdout.range(of: #"^\d+\.\d+\.\d+\s*$"#, options: .regularExpression) != nil, "\(version.stdout)")
+                let help = try h.run(program, ["--help"])
+                #expect(help.status == 0 && help.stdout.contains("--dry-run") && help.stdout.contains("--config"), "\(program)")
+                #expect(try h.run(program, ["--no-such-option"]).status == 64)
+                #expect(try h.run(program, ["--programme", "NOPE"]).status == 1)
+            }
+            let before = try h.state()
+            let dry = try h.run("curate", ["--dry-run"])
+            #expect(dry.status == 0, "\(dry.stderr)")
+            #expect(dry.stdout.contains("would run cu1"), "\(dry.stdout)")
+            let cu1 = try h.run("cu1", ["--dry-run"])
+            #expect(cu1.status == 0 && cu1.stdout.contains("would fetch 20051012_v1/"), "\(cu1.stdout)")
+            #expect(try h.state() == before)
+            #expect(try h.count("SELECT count(*) FROM ProgrammeCurationHistory") == 0)
+            #expect(!FileManager.default.fileExists(atPath: h.archive.path))
+        }
+    }
+
     @Test func cu1FetchesFromAStaticHTTPServer() async throws {
         try await CurationHarness.with(night: TestNight.directory) { h in
             let (server, base) = try StaticHTTPServer.start(serving: h.delivery, log: h.root.appendingPathComponent("http.log").path)

@@ -19,11 +19,13 @@ public struct NightSurvey: Sendable {
 /// them are new or may have changed. Shared by CU1 and by curate's discovery of due work.
 public struct DeliveryPlanner: Sendable {
     public let area: any DeliveryArea
-    public let layout: ArchiveLayout
+    /// Where markers are fetched to be compared (`<archive>/.incoming` when fetching for real,
+    /// a scratch directory when only looking).
+    public let staging: URL
 
-    public init(area: any DeliveryArea, layout: ArchiveLayout) {
+    public init(area: any DeliveryArea, staging: URL) {
         self.area = area
-        self.layout = layout
+        self.staging = staging
     }
 
     /// Surveys every night of the area. `rehash`: every file of a ready night is a candidate,
@@ -47,8 +49,7 @@ public struct DeliveryPlanner: Sendable {
         let current = try query.currentTransfers(named: delivery.files.map(\.name) + [Self.markerName(night: night)])
         var marker: FetchedFile?
         if let file = delivery.marker {
-            let staging = layout.incoming.appendingPathComponent(night, isDirectory: true)
-                .appendingPathComponent(file.name)
+            let staging = staging.appendingPathComponent(night, isDirectory: true).appendingPathComponent(file.name)
             marker = try await area.fetch(file, to: staging)
             if !rehash, let logged = current[Self.markerName(night: night)], logged.checksum == marker?.sha256 {
                 try? FileManager.default.removeItem(at: staging)
