@@ -52,7 +52,7 @@ print("done", flush=True)
             let out = daemon.directory.appendingPathComponent("first.out")
             // The first holder loads, then pauses before committing (long enough for a starved CI
             // machine to reach the kill first): killed there.
-            let first = try Self.startLoader(daemon, holder: "first@t:1", ttl: 1.5, wait: 0, pause: 900,
+            let first = try Self.startLoader(daemon, holder: "first@t:1", ttl: 4, wait: 0, pause: 900,
                                              checksums: [file.manifest.sha256], output: out)
             try await waitFor { first.output.contains("loaded") }
             let token = Int(first.output.split(separator: "\n").first { $0.hasPrefix("token") }!.split(separator: " ")[1])!
