@@ -55,11 +55,17 @@ final class CurationHarness: @unchecked Sendable {
         ]
     }
 
-    /// Runs one of our programs to the end.
+    /// Runs one of our programs to the end, waiting on a thread of its own (never blocking
+    /// Swift's cooperative pool, which the other suites running beside this one share).
     @discardableResult
-    func run(_ program: String, _ arguments: [String] = [], extra: [String: String] = [:]) throws -> ProcessResult {
-        try runProcess(TestEnvironment.productsDirectory.appendingPathComponent(program).path, arguments,
-                              environment: environment.merging(extra) { $1 })
+    func run(_ program: String, _ arguments: [String] = [], extra: [String: String] = [:]) async throws -> ProcessResult {
+        let executable = TestEnvironment.productsDirectory.appendingPathComponent(program).path
+        let environment = self.environment.merging(extra) { $1 }
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try runProcess(executable, arguments, environment: environment) })
+            }.start()
+        }
     }
 
     /// Starts one of our programs in the background.

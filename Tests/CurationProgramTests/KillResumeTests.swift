@@ -24,20 +24,20 @@ struct KillResumeTests {
     }
 
     /// Waits until the server has rolled back and recorded every run of a killed holder.
-    func waitForOpenRuns(_ h: CurationHarness) throws {
+    func waitForOpenRuns(_ h: CurationHarness) async throws {
         let deadline = Date().addingTimeInterval(60)
         while try h.count("SELECT count(*) FROM ProgrammeCurationHistory WHERE status = 'started'") > 0 {
             guard Date() < deadline else { Issue.record("runs still open after 60 s"); return }
-            usleep(200_000)
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 
     /// Starts `program` and kills it after `delays` seconds, each time; returns how many kills hit a running program.
-    func killRounds(_ h: CurationHarness, _ program: String, delays: [Double]) throws -> Int {
+    func killRounds(_ h: CurationHarness, _ program: String, delays: [Double]) async throws -> Int {
         var kills = 0
         for delay in delays {
             let process = try h.start(program, ["--frames-per-step", "2"])
-            usleep(UInt32(delay * 1_000_000))
+            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
             guard process.isRunning else {
                 _ = process.wait()
                 break
@@ -46,7 +46,7 @@ struct KillResumeTests {
             _ = process.wait()
             kills += 1
             try noRowsOfUnfinishedRuns(h)
-            try waitForOpenRuns(h)
+            try await waitForOpenRuns(h)
             try noRowsOfUnfinishedRuns(h)
         }
         return kills
@@ -54,23 +54,23 @@ struct KillResumeTests {
 
     @Test func killedRunsLeaveNothingAndCurateResumesThem() async throws {
         let reference = try await CurationHarness.with(night: TestNight.directory) { h -> [String: String] in
-            let run = try h.run("curate")
+            let run = try await h.run("curate")
             try #require(run.status == 0, "\(run.stderr)")
             return try h.state()
         }
         try await CurationHarness.with(night: TestNight.directory, leaseSeconds: 3) { h in
-            try #require(try h.run("cu1").status == 0)
-            try #require(try h.run("cu2").status == 0)
-            let cu3Kills = try killRounds(h, "cu3", delays: [0.25, 0.5, 0.8, 1.2])
-            try #require(try h.run("cu3", ["--frames-per-step", "2"]).status == 0)
-            let cu4Kills = try killRounds(h, "cu4", delays: [0.25, 0.5, 0.8, 1.2])
+            try #require(try await h.run("cu1").status == 0)
+            try #require(try await h.run("cu2").status == 0)
+            let cu3Kills = try await killRounds(h, "cu3", delays: [0.25, 0.5, 0.8, 1.2])
+            try #require(try await h.run("cu3", ["--frames-per-step", "2"]).status == 0)
+            let cu4Kills = try await killRounds(h, "cu4", delays: [0.25, 0.5, 0.8, 1.2])
             #expect(cu3Kills + cu4Kills > 0, "no program was still running when killed")
             let failed = try h.count("SELECT count(*) FROM ResumableRun")
-            let dry = try h.run("curate", ["--dry-run"])
+            let dry = try await h.run("curate", ["--dry-run"])
             #expect(dry.status == 0)
             #expect(dry.stdout.components(separatedBy: "would resume").count - 1 == failed, "\(dry.stdout)")
 
-            let resumed = try h.run("curate")
+            let resumed = try await h.run("curate")
             #expect(resumed.status == 0, "\(resumed.stderr)\n\(resumed.stdout)")
             #expect(try h.count("SELECT count(*) FROM ResumableRun") == 0)
             try noRowsOfUnfinishedRuns(h)
@@ -86,13 +86,14 @@ struct KillResumeTests {
             let lock = h.daemon.spool.appendingPathComponent("curate.lock").path
             let deadline = Date().addingTimeInterval(30)
             while !((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("pid"), Date() < deadline {
-                usleep(20_000)
+                try await Task.sleep(for: .milliseconds(20))
             }
-            let second = try h.run("curate")
+            let second = try await h.run("curate")
             if first.isRunning {
                 #expect(second.status == 75, "\(second.stderr)")
                 #expect(second.stderr.contains("another curate is running"))
             }
+            while first.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             #expect(first.wait() == 0, "\(first.output)")
         }
     }

@@ -14,7 +14,7 @@ struct NightCurationTests {
     @Test func aNightIsCuratedEndToEndAndAgainChangesNothing() async throws {
         let night = TestNight.directory
         try await CurationHarness.with(night: night) { h in
-            let first = try h.run("curate")
+            let first = try await h.run("curate")
             try #require(first.status == 0, "curate failed: \(first.stderr)\n\(first.stdout)")
             #expect(first.stdout.contains("nothing left to do"), "\(first.stdout)")
 
@@ -62,10 +62,10 @@ struct NightCurationTests {
 
             // Again: nothing is due, nothing changes.
             let before = try h.state()
-            let again = try h.run("curate")
+            let again = try await h.run("curate")
             #expect(again.status == 0, "\(again.stderr)")
             #expect(again.stdout.contains("ran 0 program(s)"), "\(again.stdout)")
-            let cu1 = try h.run("cu1")
+            let cu1 = try await h.run("cu1")
             #expect(cu1.status == 0 && cu1.stdout.contains("transferred 0 file(s)"), "\(cu1.stdout) \(cu1.stderr)")
             #expect(try h.state() == before)
 
@@ -83,7 +83,7 @@ struct NightCurationTests {
             try f.close()
             let size = try FileManager.default.attributesOfItem(atPath: changed.path)[.size] as! Int
             try "# redelivery\n\(name) \(size)\n".write(to: v2.appendingPathComponent("COMPLETE"), atomically: true, encoding: .utf8)
-            let third = try h.run("curate")
+            let third = try await h.run("curate")
             #expect(third.status == 0, "\(third.stderr)\n\(third.stdout)")
             let versions = try h.admin.query("""
                 SELECT t.version, t.deprecated, m.deprecated, d.photZPCat FROM TransferLog t
@@ -105,19 +105,19 @@ struct NightCurationTests {
     @Test func everyProgramAnswersHelpVersionAndDryRun() async throws {
         try await CurationHarness.with(night: TestNight.directory) { h in
             for program in ["cu1", "cu2", "cu3", "cu4", "curate"] {
-                let version = try h.run(program, ["--version"])
+                let version = try await h.run(program, ["--version"])
                 #expect(version.status == 0)
                 #expect(version.stdout.range(of: #"^\d+\.\d+\.\d+\s*$"#, options: .regularExpression) != nil, "\(version.stdout)")
-                let help = try h.run(program, ["--help"])
+                let help = try await h.run(program, ["--help"])
                 #expect(help.status == 0 && help.stdout.contains("--dry-run") && help.stdout.contains("--config"), "\(program)")
-                #expect(try h.run(program, ["--no-such-option"]).status == 64)
-                #expect(try h.run(program, ["--programme", "NOPE"]).status == 1)
+                #expect(try await h.run(program, ["--no-such-option"]).status == 64)
+                #expect(try await h.run(program, ["--programme", "NOPE"]).status == 1)
             }
             let before = try h.state()
-            let dry = try h.run("curate", ["--dry-run"])
+            let dry = try await h.run("curate", ["--dry-run"])
             #expect(dry.status == 0, "\(dry.stderr)")
             #expect(dry.stdout.contains("would run cu1"), "\(dry.stdout)")
-            let cu1 = try h.run("cu1", ["--dry-run"])
+            let cu1 = try await h.run("cu1", ["--dry-run"])
             #expect(cu1.status == 0 && cu1.stdout.contains("would fetch 20051012_v1/"), "\(cu1.stdout)")
             #expect(try h.state() == before)
             #expect(try h.count("SELECT count(*) FROM ProgrammeCurationHistory") == 0)
@@ -129,7 +129,7 @@ struct NightCurationTests {
         try await CurationHarness.with(night: TestNight.directory) { h in
             let (server, base) = try StaticHTTPServer.start(serving: h.delivery, log: h.root.appendingPathComponent("http.log").path)
             defer { server.signal(SIGKILL); _ = server.wait() }
-            let run = try h.run("cu1", ["--jobs", "3"], extra: ["WSA_PATHS_DELIVERY": base.absoluteString])
+            let run = try await h.run("cu1", ["--jobs", "3"], extra: ["WSA_PATHS_DELIVERY": base.absoluteString])
             #expect(run.status == 0, "\(run.stderr)")
             let damaged = try TestNight.corrupt()
             let delivered = try FileManager.default.contentsOfDirectory(atPath: TestNight.nightDirectory.path)
@@ -144,7 +144,7 @@ struct NightCurationTests {
                 #expect(SHA256.hash(try Data(contentsOf: URL(fileURLWithPath: try row.decode(String.self, at: 2)))).hexString == digest)
             }
             // Again through HTTP: the marker is unchanged, nothing is fetched.
-            let again = try h.run("cu1", extra: ["WSA_PATHS_DELIVERY": base.absoluteString])
+            let again = try await h.run("cu1", extra: ["WSA_PATHS_DELIVERY": base.absoluteString])
             #expect(again.stdout.contains("transferred 0 file(s)"), "\(again.stdout)")
         }
     }

@@ -2,13 +2,15 @@ import FITS
 import Foundation
 import SimulatorKit
 
-/// Small simulated nights for the tests: one night (20051012), one pointing, one exposure;
-/// each made once per machine in the temporary directory under its own name and reused.
+/// Small simulated nights for the tests: one night (20051012), one pointing, one exposure
+/// (unless asked for more); each made once per machine in the temporary directory under its own
+/// name and reused.
 public enum SimulatedNights {
     /// The directory of the night `name` (made if it is not there yet): `<name>/20051012_v1`,
     /// `truth/`, `external/`.
     public static func make(_ name: String, seed: UInt64, size: Int, programmes: [Programme] = [.LAS],
-                            corrupt: Int = 0, starDensity: Double = 1, galaxyDensity: Double = 1) -> URL {
+                            corrupt: Int = 0, starDensity: Double = 1, galaxyDensity: Double = 1,
+                            pointings: Int = 1, exposures: Int = 1) -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(name)
         if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("20051012_v1/COMPLETE").path) {
             var config = SimulationConfig(outputDirectory: dir)
@@ -16,8 +18,8 @@ public enum SimulatedNights {
             config.detectorSize = size
             config.programmes = programmes
             config.nights = [Night("20051012")!]
-            config.pointings = 1
-            config.exposures = 1
+            config.pointings = pointings
+            config.exposures = exposures
             config.corrupt = corrupt
             config.starDensity = starDensity
             config.galaxyDensity = galaxyDensity

@@ -1,0 +1,442 @@
+import FITS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stacks and mosaics of CU13 (seed 004 §6: `addToStack`, `addToMosaic`), made by SWarp
+/// (Debian `swarp`, program `SWarp`) through ``AppDriver`` with the configuration files in
+/// `Resources/swarp/` (`stack.swarp`, `mosaic.swarp`).
+///
+/// - A **stack** co-adds frames of one pointing and passband detector by detector: extension k
+///   of the product is SWarp's confidence-weighted mean of extension k of every frame, resampled
+///   onto a TAN grid of 0.4″ pixels about that detector's footprint.
+/// - A **mosaic** puts every detector of every frame onto one TAN image covering their union.
+///
+/// Frames are used in a canonical order (by MJD-OBS, then path; a frame given twice counts once),
+/// and the first is the reference: its zero point per detector is the product's MAGZPT, its
+/// EXP_TIME the product's (pixel values stay counts per exposure), its primary header the
+/// product's. Every other frame is scaled by FLXSCALE = (t_ref / t) · 10^(0.4 (Z_ref − Z)),
+/// Z = MAGZPT − EXTINCT·(X − 1) at the frame's airmass X. SWarp subtracts each frame's sky first.
+///
+/// SWarp reads only uncompressed images, so each extension (and its confidence map) is copied to
+/// a plain FITS file in a private directory under `workDirectory`, removed at the end.
+/// The product and its confidence map are written under temporary names in their destination
+/// directory and renamed to `product` / `confidence` only when both are complete: a failure
+/// (SWarp's exit status, a crash, a bad input, cancellation) leaves neither behind. A caller that
+/// renames only after its database rows commit passes `NAME.part` paths: the headers then name
+/// the final files (CIR_CPM drops a trailing `.part`).
+///
+/// The calls block the calling thread while they read and write FITS; SWarp runs without
+/// blocking it.
+public enum StackDriver {
+    /// Stacks `inputs` (frames of one pointing and passband, each with the same detectors).
+    ///
+    /// - Parameters:
+    ///   - product: the stacked MEF to write (replaced if it exists).
+    ///   - confidence: its confidence map.
+    ///   - workDirectory: where SWarp's inputs and outputs go (a private directory inside it is
+    ///     made and removed).
+    ///   - timeout: limit for each SWarp run.
+    /// - Throws: `unreadable`/`missingKeyword`/`wrongContents` for bad inputs (naming the file),
+    ///   AppDriver's `toolMissing`, `failed`, `signalled`, `timedOut`, `cancelled` for SWarp,
+    ///   `writeFailed` when the product cannot be written.
+    public static func stack(_ inputs: [StackInput], to product: URL, confidence: URL,
+                             appDriver: AppDriver, workDirectory: URL,
+                             timeout: Duration? = nil) async throws(WrapperError) -> StackProduct {
+        try await make(.stack, inputs, product, confidence, appDriver, workDirectory, timeout)
+    }
+
+    /// A mosaic of `inputs` (frames of one passband, any pointings): every detector of every
+    /// frame resampled onto one TAN image that covers them all (SWarp's `CENTER_TYPE ALL`,
+    /// `IMAGE_SIZE 0`). The product has one image extension.
+    public static func mosaic(_ inputs: [StackInput], to product: URL, confidence: URL,
+                              appDriver: AppDriver, workDirectory: URL,
+                              timeout: Duration? = nil) async throws(WrapperError) -> StackProduct {
+        try await make(.mosaic, inputs, product, confidence, appDriver, workDirectory, timeout)
+    }
+
+    /// Adds `new` frames to a stack made of `existing`: the stack is made again from all of
+    /// them. SWarp's weighted mean (with per-frame sky subtraction and weight rescaling) is not
+    /// incremental, so the result is exactly ``stack(_:to:confidence:appDriver:workDirectory:timeout:)``
+    /// of `existing + new` — the same bytes as stacking everything at once. Frames of `new`
+    /// already in `existing` are ignored.
+    public static func addToStack(existing: [StackInput], new: [StackInput], to product: URL,
+                                  confidence: URL, appDriver: AppDriver, workDirectory: URL,
+                                  timeout: Duration? = nil) async throws(WrapperError) -> StackProduct {
+        try await stack(existing + new, to: product, confidence: confidence, appDriver: appDriver,
+                        workDirectory: workDirectory, timeout: timeout)
+    }
+
+    /// Adds `new` frames to a mosaic made of `existing` by making it again from all of them
+    /// (as ``addToStack(existing:new:to:confidence:appDriver:workDirectory:timeout:)``).
+    public static func addToMosaic(existing: [StackInput], new: [StackInput], to product: URL,
+                                   confidence: URL, appDriver: AppDriver, workDirectory: URL,
+                                   timeout: Duration? = nil) async throws(WrapperError) -> StackProduct {
+        try await mosaic(existing + new, to: product, confidence: confidence, appDriver: appDriver,
+                         workDirectory: workDirectory, timeout: timeout)
+    }
+
+    /// The frames in the order they are co-added: by MJD-OBS, then image path; a frame
+    /// (same image path) given twice is kept once. The first is the reference.
+    public static func ordered(_ inputs: [StackInput]) -> [StackInput] {
+        var seen = Set<String>()
+        let unique = inputs.filter { seen.insert($0.image.standardizedFileURL.path).inserted }
+        return unique.sorted {
+            $0.mjdObs != $1.mjdObs ? $0.mjdObs < $1.mjdObs
+                : $0.image.standardizedFileURL.path < $1.image.standardizedFileURL.path
+        }
+    }
+
+    /// The SWarp configuration files (`Resources/swarp`, see ``ToolResources``).
+    public static func configurationDirectory() throws(WrapperError) -> URL {
+        try ToolResources.directory("swarp")
+    }
+
+    /// The name SWarp is run under (the `[tools]` key is `swarp`).
+    public static let tool = "SWarp"
+
+    // MARK: - The work
+
+    private static func make(_ kind: StackProduct.Kind, _ inputs: [StackInput], _ product: URL,
+                             _ confidence: URL, _ appDriver: AppDriver, _ workDirectory: URL,
+                             _ timeout: Duration?) async throws(WrapperError) -> StackProduct {
+        let frames = ordered(inputs)
+        try validate(kind, frames, product, confidence)
+        let config = try configurationDirectory().appendingPathComponent(kind == .stack ? "stack.swarp" : "mosaic.swarp")
+        guard FileManager.default.isReadableFile(atPath: config.path) else {
+            throw WrapperError(.configuration, file: config.path, "SWarp configuration file is missing")
+        }
+        _ = try appDriver.locate(tool)  // a missing SWarp: one line naming the package, before any work
+
+        let work = workDirectory.appendingPathComponent("stack-\(UUID().uuidString)", isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        } catch {
+            throw WrapperError(.writeFailed, file: work.path, "cannot make the work directory: \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        let writer = try StackProductWriter(image: product, confidence: confidence)
+        var committed = false
+        defer { if !committed { writer.discard() } }
+
+        let reference = frames[0]
+        let primary = try primaryHeader(kind, frames)
+        try writer.writePrimaries(primary)
+
+        var extensions: [StackProduct.Extension] = []
+        switch kind {
+        case .stack:
+            for k in reference.detectors.indices {
+                let directory = work.appendingPathComponent("detector\(k + 1)", isDirectory: true)
+                let parts = frames.map { (frame: $0, detector: $0.detectors[k]) }
+                let coadd = try await coadd(parts, reference: (reference, reference.detectors[k]),
+                                            in: directory, config: config, appDriver: appDriver,
+                                            timeout: timeout)
+                extensions.append(try writer.append(coadd, kind: kind, frames: frames, detectorIndex: k,
+                                                    hdu: k + 2))
+                try? FileManager.default.removeItem(at: directory)
+            }
+        case .mosaic:
+            let directory = work.appendingPathComponent("mosaic", isDirectory: true)
+            let parts = frames.flatMap { frame in frame.detectors.map { (frame: frame, detector: $0) } }
+            let coadd = try await coadd(parts, reference: (reference, reference.detectors[0]),
+                                        in: directory, config: config, appDriver: appDriver,
+                                        timeout: timeout)
+            extensions.append(try writer.append(coadd, kind: kind, frames: frames, detectorIndex: nil, hdu: 2))
+        }
+        try writer.commit()
+        committed = true
+        return StackProduct(
+            kind: kind, image: product, confidence: confidence, inputs: frames.map(\.image),
+            filter: reference.filter, exposures: frames.reduce(0) { $0 + $1.exposures },
+            expTime: reference.expTime, totalExposure: frames.reduce(0) { $0 + $1.totalExposure },
+            mjdObs: frames.map(\.mjdObs).min() ?? reference.mjdObs,
+            mjdEnd: frames.map(\.mjdEnd).max() ?? reference.mjdEnd, extensions: extensions)
+    }
+
+    private static func validate(_ kind: StackProduct.Kind, _ frames: [StackInput], _ product: URL,
+                                 _ confidence: URL) throws(WrapperError) {
+        guard let reference = frames.first else {
+            throw WrapperError(.wrongContents, file: product.path, "no input frames to \(kind == .stack ? "stack" : "mosaic")")
+        }
+        let outputs = [product.standardizedFileURL.path, confidence.standardizedFileURL.path]
+        guard outputs[0] != outputs[1] else {
+            throw WrapperError(.writeFailed, file: product.path, "the product and its confidence map are the same file")
+        }
+        for frame in frames {
+            for file in [frame.image, frame.confidence] where outputs.contains(file.standardizedFileURL.path) {
+                throw WrapperError(.writeFailed, file: file.path, "an input would be overwritten by the product")
+            }
+            guard frame.filter == reference.filter else {
+                throw WrapperError(.wrongContents, file: frame.image.path,
+                                   "filter \(frame.filter) differs from \(reference.filter) of \(reference.image.lastPathComponent)")
+            }
+            guard kind == .stack else { continue }
+            guard frame.detectors.count == reference.detectors.count else {
+                throw WrapperError(.wrongContents, file: frame.image.path,
+                                   "\(frame.detectors.count) image extensions where \(reference.image.lastPathComponent) has \(reference.detectors.count)")
+            }
+            for (a, b) in zip(frame.detectors, reference.detectors) where a.camNum != b.camNum {
+                throw WrapperError(.wrongContents, file: frame.image.path,
+                                   "HDU \(a.hdu) is camera \(a.camNum.map(String.init) ?? "?") where \(reference.image.lastPathComponent) has \(b.camNum.map(String.init) ?? "?")")
+            }
+        }
+    }
+
+    /// What SWarp made of one set of extensions.
+    struct Coadd {
+        var width: Int
+        var height: Int
+        var pixels: [Float]
+        var weights: [Float]
+        /// SWarp's output header (its WCS).
+        var header: FITSHeader
+        /// The reference extension's image and confidence headers.
+        var referenceHeader: FITSHeader
+        var referenceConfidenceHeader: FITSHeader
+        /// SEEING of the extensions that went in.
+        var seeing: [Double]
+    }
+
+    /// Copies the extensions for SWarp (uncompressed, with FLXSCALE), runs it, reads the result.
+    private static func coadd(_ parts: [(frame: StackInput, detector: StackInput.Detector)],
+                              reference: (frame: StackInput, detector: StackInput.Detector),
+                              in directory: URL, config: URL, appDriver: AppDriver,
+                              timeout: Duration?) async throws(WrapperError) -> Coadd {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw WrapperError(.writeFailed, file: directory.path, "cannot make the work directory: \(error.localizedDescription)")
+        }
+        let zeroPoint = reference.detector.zeroPoint(airmass: reference.frame.airmass)
+        var names: [String] = []
+        var referenceHeaders: (FITSHeader, FITSHeader)?
+        for (i, part) in parts.enumerated() {
+            let name = String(format: "in%05d.fits", i + 1)
+            let z = part.detector.zeroPoint(airmass: part.frame.airmass)
+            let scale = reference.frame.expTime / part.frame.expTime * pow(10, 0.4 * (zeroPoint - z))
+            let headers = try StackSwarpFiles.writeInput(part.frame, hdu: part.detector.hdu, scale: scale,
+                                                    image: directory.appendingPathComponent(name),
+                                                    weight: directory.appendingPathComponent(StackSwarpFiles.weightName(name)))
+            if part.frame.image == reference.frame.image && part.detector.hdu == reference.detector.hdu {
+                referenceHeaders = headers
+            }
+            names.append(name)
+        }
+        let list = directory.appendingPathComponent("inputs.lis")
+        do {
+            try Data((names.joined(separator: "\n") + "\n").utf8).write(to: list)
+        } catch {
+            throw WrapperError(.writeFailed, file: list.path, "cannot write the SWarp input list: \(error.localizedDescription)")
+        }
+        let result = try await appDriver.run(
+            tool, arguments: ["@inputs.lis", "-c", config.path,
+                              "-IMAGEOUT_NAME", "coadd.fits", "-WEIGHTOUT_NAME", "coadd.weight.fits",
+                              "-RESAMPLE_DIR", ".", "-VMEM_DIR", "."],
+            workingDirectory: directory.path, timeout: timeout)
+        try result.checkSuccess()
+        var coadd = try StackSwarpFiles.readOutput(image: directory.appendingPathComponent("coadd.fits"),
+                                              weight: directory.appendingPathComponent("coadd.weight.fits"))
+        coadd.referenceHeader = referenceHeaders?.0 ?? FITSHeader()
+        coadd.referenceConfidenceHeader = referenceHeaders?.1 ?? FITSHeader()
+        coadd.seeing = parts.compactMap(\.detector.seeing)
+        return coadd
+    }
+
+    static func unreadable(_ path: String, _ error: any Error) -> WrapperError {
+        if let e = error as? FITSError {
+            let place = e.hdu.map { "HDU \($0): " } ?? ""
+            return WrapperError(.unreadable, file: path, "\(place)\(e.operation) failed: \(e.message)")
+        }
+        return WrapperError(.unreadable, file: path, "\(error)")
+    }
+
+    // MARK: - Headers
+
+    /// The reference frame's primary header with what went in.
+    private static func primaryHeader(_ kind: StackProduct.Kind, _ frames: [StackInput]) throws(WrapperError) -> FITSHeader {
+        let reference = frames[0]
+        var source = FITSHeader()
+        do {
+            let file = try FITSFile.open(reference.image.path)
+            defer { try? file.close() }
+            try file.moveTo(hdu: 1)
+            source = try file.header()
+        } catch {
+            throw unreadable(reference.image.path, error)
+        }
+        var header = StackHeaderCards.copyable(source, dropWCS: false)
+        let last = frames.max { $0.mjdEnd < $1.mjdEnd } ?? reference
+        var lastHeader: FITSHeader?
+        if last.image != reference.image {
+            do {
+                let file = try FITSFile.open(last.image.path)
+                defer { try? file.close() }
+                try file.moveTo(hdu: 1)
+                lastHeader = try file.header()
+            } catch {
+                throw unreadable(last.image.path, error)
+            }
+        }
+        StackHeaderCards.describe(&header, kind: kind, frames: frames, endHeader: lastHeader ?? source)
+        for (i, frame) in frames.enumerated() {
+            header.append(FITSCard(String(format: "PROV%04d", i + 1), .string(frame.image.lastPathComponent),
+                                   comment: "Input frame \(i + 1)"))
+        }
+        return header
+    }
+}
+
+/// Keyword handling of the product headers.
+enum StackHeaderCards {
+    /// Keywords that describe an HDU's structure (or its compression, or checksums).
+    static let structural: Set<String> = [
+        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "BSCALE", "BZERO",
+        "BLANK", "CHECKSUM", "DATASUM", "END", "GROUPS", "TFIELDS", "THEAP", "ZIMAGE", "ZSIMPLE",
+        "ZBITPIX", "ZEXTEND", "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0", "ZBLOCKED", "ZPCOUNT", "ZGCOUNT",
+        "ZHECKSUM", "ZDATASUM", "ZTENSION", "ZBLANK", "ZSCALE", "ZZERO", "EXTNAME", "EXTVER",
+        "INHERIT", "FLXSCALE",
+    ]
+    static let structuralPrefixes = ["NAXIS", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "TTYPE", "TFORM", "TUNIT"]
+
+    static func isStructural(_ keyword: String) -> Bool {
+        let k = keyword.uppercased()
+        if structural.contains(k) { return true }
+        return structuralPrefixes.contains { k.hasPrefix($0) && k.dropFirst($0.count).allSatisfy(\.isNumber) }
+    }
+
+    /// Celestial WCS keywords (the product gets SWarp's TAN WCS instead).
+    static func isWCS(_ keyword: String) -> Bool {
+        let k = keyword.uppercased()
+        if ["RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "LONPOLE", "LATPOLE", "WCSAXES", "WCSNAME",
+            "CROTA1", "CROTA2"].contains(k) { return true }
+        for prefix in ["CTYPE", "CUNIT", "CRVAL", "CRPIX", "CDELT"] where k.hasPrefix(prefix) {
+            return k.dropFirst(prefix.count).allSatisfy(\.isNumber)
+        }
+        for prefix in ["CD", "PC", "PV", "PS"] where k.hasPrefix(prefix) {
+            let rest = k.dropFirst(prefix.count)
+            let parts = rest.split(separator: "_", omittingEmptySubsequences: false)
+            if parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) { return true }
+        }
+        return false
+    }
+
+    /// cfitsio writes these two comments into every primary header it creates.
+    static func isStandardComment(_ card: FITSCard) -> Bool {
+        guard card.keyword.uppercased() == "COMMENT" else { return false }
+        let text = card.comment.trimmingCharacters(in: .whitespaces)
+        return text.hasPrefix("FITS (Flexible Image Transport System) format is")
+            || text.hasPrefix("and Astrophysics', volume 376, page 359")
+    }
+
+    /// The cards of `header` worth carrying over: no structure, no checksums, optionally no WCS.
+    static func copyable(_ header: FITSHeader, dropWCS: Bool, drop: Set<String> = []) -> FITSHeader {
+        FITSHeader(header.cards.filter { card in
+            let k = card.keyword.uppercased()
+            if card.value == nil { return k != "END" && !isStandardComment(card) }
+            return !isStructural(k) && !(dropWCS && isWCS(k)) && !drop.contains(k)
+        })
+    }
+
+    /// NFRAMES, NICOMB, EXP_TIME, TEXPTIME, MJD-OBS, MJD-END (and DATE-END of the last frame).
+    static func describe(_ header: inout FITSHeader, kind: StackProduct.Kind, frames: [StackInput],
+                         endHeader: FITSHeader, detectorIndex: Int? = nil) {
+        let reference = frames[0]
+        let combined = frames.reduce(0) { sum, frame in
+            let detector = detectorIndex.map { frame.detectors[$0] } ?? frame.detectors[0]
+            return sum + frame.nexp * detector.combined
+        }
+        let total = frames.reduce(0.0) { $0 + $1.totalExposure }
+        header.set("NFRAMES", .int(frames.count), comment: "Number of frames in this \(kind.rawValue)")
+        header.set("NICOMB", .int(combined), comment: "Number of exposures in this \(kind.rawValue)")
+        header.set("EXP_TIME", .double(reference.expTime), comment: "[s] Integration time per exposure")
+        header.set("TEXPTIME", .double(total), comment: "[s] Total exposure time of the inputs")
+        header.set("MJD-OBS", .double(frames.map(\.mjdObs).min() ?? reference.mjdObs),
+                   comment: "[d] MJD at start of first frame")
+        header.set("MJD-END", .double(frames.map(\.mjdEnd).max() ?? reference.mjdEnd),
+                   comment: "[d] MJD at end of last frame")
+        if let end = endHeader.string("DATE-END") {
+            header.set("DATE-END", .string(end), comment: "Date and time (UTC) of end of last frame")
+        }
+        header.set("FILTER", .string(reference.filter), comment: "Combined filter name")
+        if !reference.project.isEmpty {
+            header.set("PROJECT", .string(reference.project), comment: "Time-allocation code")
+        }
+    }
+}
+
+/// The plain FITS files SWarp reads and writes.
+enum StackSwarpFiles {
+    static func weightName(_ name: String) -> String {
+        String(name.dropLast(".fits".count)) + ".weight.fits"
+    }
+
+    /// Writes HDU `hdu` of the frame (float32, its header and FLXSCALE) and of its confidence map
+    /// (float32) as single-HDU files; returns the two source headers.
+    static func writeInput(_ frame: StackInput, hdu: Int, scale: Double, image: URL, weight: URL)
+        throws(WrapperError) -> (FITSHeader, FITSHeader) {
+        let (imageHeader, pixels, dims) = try read(frame.image.path, hdu: hdu)
+        let (confHeader, conf, confDims) = try read(frame.confidence.path, hdu: hdu)
+        guard dims == confDims else {
+            throw WrapperError(.wrongContents, file: frame.confidence.path,
+                               "HDU \(hdu): \(confDims) pixels where \(frame.image.lastPathComponent) has \(dims)")
+        }
+        var header = StackHeaderCards.copyable(imageHeader, dropWCS: false)
+        header.set("FLXSCALE", .double(scale), comment: "Flux scale to the reference zero point")
+        try write(image.path, header: header, pixels: pixels, dims: dims)
+        try write(weight.path, header: FITSHeader(), pixels: conf, dims: dims)
+        return (imageHeader, confHeader)
+    }
+
+    private static func read(_ path: String, hdu: Int) throws(WrapperError) -> (FITSHeader, [Float], [Int]) {
+        do {
+            let file = try FITSFile.open(path)
+            defer { try? file.close() }
+            try file.moveTo(hdu: hdu)
+            let (_, dims) = try file.imageShape()
+            return (try file.header(), try file.readPixels(as: Float.self), dims)
+        } catch {
+            throw StackDriver.unreadable(path, error)
+        }
+    }
+
+    private static func write(_ path: String, header: FITSHeader, pixels: [Float], dims: [Int]) throws(WrapperError) {
+        guard dims.count == 2 else {
+            throw WrapperError(.wrongContents, file: path, "not a two-dimensional image (axes \(dims))")
+        }
+        try PlainCopy.write(pixels, width: dims[0], height: dims[1], header: header, to: URL(fileURLWithPath: path),
+                            source: path)
+    }
+
+    /// SWarp's co-added image and weight map.
+    static func readOutput(image: URL, weight: URL) throws(WrapperError) -> StackDriver.Coadd {
+        for url in [image, weight] where !FileManager.default.fileExists(atPath: url.path) {
+            throw WrapperError(.failed, tool: StackDriver.tool, "SWarp exited 0 but wrote no \(url.lastPathComponent)")
+        }
+        do {
+            let file = try FITSFile.open(image.path)
+            defer { try? file.close() }
+            let (_, dims) = try file.imageShape()
+            guard dims.count == 2 else {
+                throw WrapperError(.failed, tool: StackDriver.tool, "SWarp wrote a \(dims.count)-dimensional image")
+            }
+            let header = try file.header()
+            let pixels = try file.readPixels(as: Float.self)
+            let w = try FITSFile.open(weight.path)
+            defer { try? w.close() }
+            guard try w.imageShape().dimensions == dims else {
+                throw WrapperError(.failed, tool: StackDriver.tool, "SWarp's weight map does not match its image")
+            }
+            let weights = try w.readPixels(as: Float.self)
+            return StackDriver.Coadd(width: dims[0], height: dims[1], pixels: pixels, weights: weights,
+                                     header: header, referenceHeader: FITSHeader(),
+                                     referenceConfidenceHeader: FITSHeader(), seeing: [])
+        } catch let error as WrapperError {
+            throw error
+        } catch {
+            throw WrapperError(.failed, tool: StackDriver.tool, "cannot read SWarp's output \(image.lastPathComponent): \(error)")
+        }
+    }
+}

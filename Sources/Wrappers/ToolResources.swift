@@ -1,0 +1,26 @@
+import Foundation
+
+/// The configuration files of the external tools (`Sources/Wrappers/Resources`), found without
+/// `Bundle.module`, which ends the process when its bundle is missing: the resource bundle
+/// `wsa_Wrappers.resources` beside the running program (where `swift build` puts it, and where
+/// an installation copies it), else the source tree this was built from.
+public enum ToolResources {
+    /// The directory of `tool`'s files (e.g. `source-extractor`, `swarp`).
+    public static func directory(_ tool: String) throws(WrapperError) -> URL {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            .map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+        let bundles = [executable, Bundle.main.bundleURL].compactMap { $0 }
+            .map { $0.appendingPathComponent("wsa_Wrappers.resources/Resources", isDirectory: true) }
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Resources", isDirectory: true)
+        for root in bundles + [source] {
+            let dir = root.appendingPathComponent(tool, isDirectory: true)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return dir
+            }
+        }
+        throw WrapperError(.configuration, "the \(tool) configuration files are not installed: copy wsa_Wrappers.resources "
+                           + "beside the programs (looked in \(bundles.map(\.path).joined(separator: ", ")))")
+    }
+}
