@@ -27,8 +27,9 @@ enum ProcessProbe {
         return isGone(pid)
     }
 
-    /// Waits up to `limit` for a file holding a pid to appear and be complete.
-    static func readPID(_ path: String, within limit: Duration = .seconds(60)) async -> pid_t? {
+    /// Waits up to `limit` for a file holding a pid to appear and be complete (generous: other
+    /// suites simulating their nights can keep the test process's task pool busy for a minute).
+    static func readPID(_ path: String, within limit: Duration = .seconds(300)) async -> pid_t? {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasSuffix("\n"),
