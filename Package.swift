@@ -8,7 +8,7 @@ let swiftSettings: [SwiftSetting] = [
 
 /// A curation program sees the wrapper layer and the argument parser only.
 let cuDependencies: [Target.Dependency] = [
-    "CUKit", "Wrappers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    "Wrappers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 
 let package = Package(
@@ -71,17 +71,10 @@ let package = Package(
                 dependencies: [
                     "Curation", "FITS", "Postgres", "XMLRPC", "CJPEG",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                ],
-                resources: [.copy("Resources")],
-                swiftSettings: swiftSettings),
-
-        // What every curation program shares: options, run lifecycle, steps, quarantine.
-        .target(name: "CUKit",
-                dependencies: [
-                    "Wrappers", "Curation",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
+                resources: [.copy("Resources")],
                 swiftSettings: swiftSettings),
 
         // The curation programs (seed 004 §7) and the discovery tool (§8).

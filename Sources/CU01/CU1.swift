@@ -1,5 +1,4 @@
 import ArgumentParser
-import CUKit
 import Foundation
 import Wrappers
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CUKit
 import Foundation
 import Wrappers
 
@@ -72,7 +71,7 @@ struct CU2: AsyncParsableCommand {
                         try await db.logCompressedImages(made, in: step)
                         try await db.logQuarantine(quarantine, in: step)
                     }
-                    try ctx.sweepQuarantine()
+                    try ctx.moveQuarantined(quarantine)
                     bad += quarantine.count
                 }
             }

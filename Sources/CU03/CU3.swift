@@ -1,5 +1,4 @@
 import ArgumentParser
-import CUKit
 import Foundation
 import Wrappers
 
@@ -78,7 +77,10 @@ struct CU3: AsyncParsableCommand {
                                     compFiles: (jpegs[frame.transferID] ?? [:]).reduce(into: [:]) { $0[Int($1.key)] = $1.value.jpeg },
                                     tableRows: tableRows)
                                 frames.append((metadata, record))
-                                superseded += try ctx.query.framesSuperseded(deliveredName: frame.deliveredName, byVersion: frame.version)
+                                if frame.version > 1 {
+                                    superseded += try ctx.query.framesSuperseded(deliveredName: frame.deliveredName,
+                                                                                 byVersion: frame.version)
+                                }
                             } catch where CUContext.isBadInput(error) {
                                 ctx.reportBadFile(error, file: frame.fileName)
                                 quarantine.append(ctx.quarantineRecord(frame, reason: error))
@@ -95,7 +97,7 @@ struct CU3: AsyncParsableCommand {
                         ingested += frames.count
                         detectors += frames.reduce(0) { $0 + $1.0.detectors.count }
                     }
-                    try ctx.sweepQuarantine()
+                    try ctx.moveQuarantined(quarantine)
                     deprecated += superseded.count
                     bad += quarantine.count
                 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CUKit
 import Foundation
 import Wrappers
 
@@ -55,7 +54,7 @@ struct CU4: AsyncParsableCommand {
                         try await db.logCatalogueIngest(loaded, in: step)
                         try await db.logQuarantine(quarantine, in: step)
                     }
-                    try ctx.sweepQuarantine()
+                    try ctx.moveQuarantined(quarantine)
                     steps += 1
                     frames += loaded.count
                     bad += quarantine.count

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CUKit
 import Foundation
 import Wrappers
 
@@ -50,11 +49,6 @@ struct Discovery {
     let maxRounds: Int
     let maxResumes: Int
     let resume: Bool
-
-    var programDirectory: URL {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: path).deletingLastPathComponent()
-    }
 
     /// Arguments every CU run gets from curate.
     var commonArguments: [String] {
@@ -127,14 +121,8 @@ struct Discovery {
 
     /// Runs a CU beside this program; prints its summary line; true when it succeeded.
     func launch(_ program: String, _ arguments: [String], environment: [String: String]) async throws -> Bool {
-        let path = programDirectory.appendingPathComponent(program).path
-        let result = try await AppDriver(config: ctx.config).run(path, arguments: arguments, environment: environment)
-        for line in result.stdoutText.split(separator: "\n") where !options.quiet { print("  \(line)") }
-        if !result.succeeded {
-            let reason = result.failure.map { "\($0)" } ?? "failed"
-            ctx.logger.error("\(program) \(arguments.joined(separator: " ")) failed: \(reason)")
-            FileHandle.standardError.write(Data("curate: \(program) failed: \(reason)\n".utf8))
-        }
-        return result.succeeded
+        let (succeeded, output) = try await ctx.runProgram(program, arguments, environment: environment)
+        for line in output.split(separator: "\n") where !options.quiet { print("  \(line)") }
+        return succeeded
     }
 }

@@ -11,11 +11,7 @@ import XMLRPC
 
 enum ServeSupport {
     /// The directory of this executable: where the curation programs are installed too.
-    static var programDirectory: URL {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: path).deletingLastPathComponent()
-    }
+    static var programDirectory: URL { ProgramLocation.directory }
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")

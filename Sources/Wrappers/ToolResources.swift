@@ -1,3 +1,4 @@
+import Curation
 import Foundation
 
 /// The configuration files of the external tools (`Sources/Wrappers/Resources`), found without
@@ -7,9 +8,7 @@ import Foundation
 public enum ToolResources {
     /// The directory of `tool`'s files (e.g. `source-extractor`, `swarp`).
     public static func directory(_ tool: String) throws(WrapperError) -> URL {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
-        let bundles = [executable, Bundle.main.bundleURL].compactMap { $0 }
+        let bundles = [ProgramLocation.directory, Bundle.main.bundleURL]
             .map { $0.appendingPathComponent("wsa_Wrappers.resources/Resources", isDirectory: true) }
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Resources", isDirectory: true)

@@ -1,5 +1,4 @@
 import Foundation
-import Wrappers
 
 /// Work the discovery tool found due: run `cu` (for `programme`, or for all) because of `reason`.
 public struct DueWork: Sendable, Hashable {

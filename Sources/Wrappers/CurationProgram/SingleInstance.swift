@@ -1,5 +1,4 @@
 import Foundation
-import Wrappers
 
 /// An exclusive lock on a file (flock), held while the process lives: a second instance is
 /// refused with the pid of the first.

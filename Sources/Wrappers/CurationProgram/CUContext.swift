@@ -2,7 +2,6 @@ import ArgumentParser
 import Curation
 import Foundation
 import Logging
-import Wrappers
 
 /// One run of a curation program: its configuration, logging, the archive's layout, read-only
 /// queries, and (when it writes) the write lease and its steps. ``run(program:cuID:options:_:)``
@@ -55,7 +54,10 @@ public final class CUContext: @unchecked Sendable {
             let ctx = CUContext(program: program, cuID: cuID, options: options, config: config, logger: logger, query: query)
             context = ctx
             _ = try ctx.programmes()  // an unknown --programme stops here, before anything is made
-            if !options.dryRun { try ctx.prepareDirectories() }
+            if !options.dryRun {
+                try ctx.prepareDirectories()
+                try ctx.moveQuarantined()
+            }
             logger.info("\(program) \(WSAVersion.current) started: \(CommandLine.arguments.dropFirst().joined(separator: " "))")
             let summary = try await body(ctx)
             try await ctx.finishResume()
@@ -144,6 +146,22 @@ public final class CUContext: @unchecked Sendable {
         return outcome
     }
 
+    /// Runs another curation program installed beside this one, with this run's configuration
+    /// in `arguments`; a failure is logged and told on stderr in one line. Returns whether it
+    /// succeeded and its standard output (its summary line).
+    public func runProgram(_ name: String, _ arguments: [String], environment: [String: String])
+        async throws -> (succeeded: Bool, output: String)
+    {
+        let path = ProgramLocation.directory.appendingPathComponent(name).path
+        let result = try await AppDriver(config: config).run(path, arguments: arguments, environment: environment)
+        if !result.succeeded {
+            let reason = result.failure.map { "\($0)" } ?? "failed"
+            logger.error("\(name) \(arguments.joined(separator: " ")) failed: \(reason)")
+            FileHandle.standardError.write(Data("\(program): \(name) failed: \(reason)\n".utf8))
+        }
+        return (result.succeeded, result.stdoutText)
+    }
+
     /// A resumed run that found its work already done still records a step, so the failed run
     /// it stands for is marked made good.
     private func finishResume() async throws {
@@ -216,23 +234,24 @@ public final class CUContext: @unchecked Sendable {
         (error as? WrapperError)?.problem ?? "\(error)"
     }
 
-    /// Moves files recorded in Quarantine that still sit in the archive to their quarantine
-    /// place (after the step that recorded them has committed). Returns how many moved.
+    /// Moves quarantined archive files to their quarantine place, once the step that recorded
+    /// them has committed. Without `records`: every file Quarantine names that is still in the
+    /// archive (what a killed run did not get to move; done once at start). Returns how many moved.
     @discardableResult
-    public func sweepQuarantine() throws -> Int {
+    public func moveQuarantined(_ records: [QuarantineRecord]? = nil) throws -> Int {
+        let entries = try records.map { $0.map { ($0.fileName, $0.movedTo) } } ?? query.quarantinedFiles()
         var moved = 0
         let fm = FileManager.default
-        for entry in try query.quarantinedFiles() where layout.isArchived(entry.fileName) {
-            guard fm.fileExists(atPath: entry.fileName) else { continue }
-            let target = URL(fileURLWithPath: entry.movedTo)
+        for (fileName, movedTo) in entries where layout.isArchived(fileName) && fm.fileExists(atPath: fileName) {
+            let target = URL(fileURLWithPath: movedTo)
             try? fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             if fm.fileExists(atPath: target.path) { try? fm.removeItem(at: target) }
             do {
-                try fm.moveItem(atPath: entry.fileName, toPath: target.path)
+                try fm.moveItem(atPath: fileName, toPath: target.path)
                 moved += 1
-                logger.info("moved \(entry.fileName) to \(target.path)")
+                logger.info("moved \(fileName) to \(target.path)")
             } catch {
-                logger.warning("could not move quarantined \(entry.fileName) to \(target.path): \(error.localizedDescription)")
+                logger.warning("could not move quarantined \(fileName) to \(target.path): \(error.localizedDescription)")
             }
         }
         return moved
