@@ -23,6 +23,8 @@ let package = Package(
         .executable(name: "cu2", targets: ["CU02"]),
         .executable(name: "cu3", targets: ["CU03"]),
         .executable(name: "cu4", targets: ["CU04"]),
+        .executable(name: "cu13", targets: ["CU13"]),
+        .executable(name: "cu14", targets: ["CU14"]),
         .executable(name: "curate", targets: ["Curate"]),
     ],
     dependencies: [
@@ -82,6 +84,8 @@ let package = Package(
         .executableTarget(name: "CU02", dependencies: cuDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "CU03", dependencies: cuDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "CU04", dependencies: cuDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "CU13", dependencies: cuDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "CU14", dependencies: cuDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "Curate", dependencies: cuDependencies, swiftSettings: swiftSettings),
 
         // The load server daemon: XML-RPC over HTTP in front of LoadServer.

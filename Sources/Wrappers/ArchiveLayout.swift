@@ -25,6 +25,17 @@ public struct ArchiveLayout: Sendable, Equatable {
         return dir.appendingPathComponent(name)
     }
 
+    /// The archive path of a product (stack, mosaic, difference image) of `programme`:
+    /// `<archive>/products/<programme>/<kind>/<name>`.
+    public func productPath(programme: String, kind: String, name: String) -> URL {
+        archive.appendingPathComponent("products", isDirectory: true)
+            .appendingPathComponent(programme.lowercased(), isDirectory: true)
+            .appendingPathComponent(kind, isDirectory: true).appendingPathComponent(name)
+    }
+
+    /// Where the products live.
+    public var products: URL { archive.appendingPathComponent("products", isDirectory: true) }
+
     /// Where files are fetched before they are checked and renamed into place (same file system).
     public var incoming: URL { archive.appendingPathComponent(".incoming", isDirectory: true) }
 
@@ -44,12 +55,13 @@ public struct ArchiveLayout: Sendable, Equatable {
         return quarantine.appendingPathComponent(path.hasPrefix("/") ? relativeToFits(file) : path)
     }
 
-    /// The path of an archived file below `<archive>/fits` (night/[vK/]name), or its last two
-    /// components when it is elsewhere.
+    /// The path of an archived file below `<archive>/fits` (night/[vK/]name), below the archive
+    /// (products/…), or its last two components when it is elsewhere.
     private func relativeToFits(_ file: URL) -> String {
         let root = archive.appendingPathComponent("fits").path + "/"
         let path = file.standardizedFileURL.path
         if path.hasPrefix(root) { return String(path.dropFirst(root.count)) }
+        if path.hasPrefix(archive.path + "/") { return String(path.dropFirst(archive.path.count + 1)) }
         return file.pathComponents.suffix(2).joined(separator: "/")
     }
 

@@ -89,6 +89,19 @@ public struct CatalogueIngestRecord: Sendable, Hashable {
     }
 }
 
+/// An input of a product (a Provenance row): `inputOrder` 0 is the reference frame.
+public struct ProvenanceRecord: Sendable, Hashable {
+    public var combiframeID: Int64
+    public var multiframeID: Int64
+    public var inputOrder: Int16
+
+    public init(combiframeID: Int64, multiframeID: Int64, inputOrder: Int16) {
+        self.combiframeID = combiframeID
+        self.multiframeID = multiframeID
+        self.inputOrder = inputOrder
+    }
+}
+
 /// Transaction files of the archive's bookkeeping rows.
 enum ArchiveRecordFiles {
     static func write(_ records: [TransferRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
@@ -122,6 +135,12 @@ enum ArchiveRecordFiles {
                  ["multiframeID", "catName", "detectionTable", "rowsLoaded", "cuEventID"], records) { w, r in
             w.write(r.multiframeID); w.write(r.catName); w.write(r.detectionTable); w.write(r.rowsLoaded)
             w.write(cuEventID)
+        }
+    }
+
+    static func write(_ records: [ProvenanceRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
+        try make(directory, "Provenance", ["combiframeID", "multiframeID", "inputOrder", "cuEventID"], records) { w, r in
+            w.write(r.combiframeID); w.write(r.multiframeID); w.write(r.inputOrder); w.write(cuEventID)
         }
     }
 

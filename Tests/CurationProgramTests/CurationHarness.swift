@@ -20,12 +20,13 @@ final class CurationHarness: @unchecked Sendable {
     var jpeg: URL { root.appendingPathComponent("jpeg") }
     var quarantine: URL { root.appendingPathComponent("quarantine") }
 
-    init(daemon: Daemon, root: URL, night source: URL) throws {
+    init(daemon: Daemon, root: URL, night source: URL, only nights: Set<String>? = nil) throws {
         self.daemon = daemon
         self.root = root
         delivery = root.appendingPathComponent("delivery")
         try FileManager.default.createDirectory(at: delivery, withIntermediateDirectories: true)
-        for entry in try FileManager.default.contentsOfDirectory(atPath: source.path) where entry.hasSuffix("_v1") {
+        for entry in try FileManager.default.contentsOfDirectory(atPath: source.path)
+        where entry.hasSuffix("_v1") && nights.map({ $0.contains(entry) }) ?? true {
             try FileManager.default.copyItem(at: source.appendingPathComponent(entry), to: delivery.appendingPathComponent(entry))
         }
         admin = try PostgresConnection(daemon.database)
@@ -34,6 +35,11 @@ final class CurationHarness: @unchecked Sendable {
     }
 
     deinit { admin.close() }
+
+    /// Puts the night directory `entry` (`20051013_v1`) of a simulation into the delivery area.
+    func deliver(_ entry: String, from source: URL) throws {
+        try FileManager.default.copyItem(at: source.appendingPathComponent(entry), to: delivery.appendingPathComponent(entry))
+    }
 
     /// The environment every program gets: the configuration, as WSA_* variables.
     var environment: [String: String] {
@@ -98,11 +104,12 @@ final class CurationHarness: @unchecked Sendable {
     }
 
     /// Runs `body` with a harness on a fresh database and daemon.
-    static func with<T>(night: URL, leaseSeconds: Double = 15, _ body: (CurationHarness) async throws -> T) async throws -> T {
+    static func with<T>(night: URL, only nights: Set<String>? = nil, leaseSeconds: Double = 15,
+                        _ body: (CurationHarness) async throws -> T) async throws -> T {
         try await Daemon.withFresh(leaseSeconds: leaseSeconds) { daemon in
             let root = try TestEnvironment.temporaryDirectory("curation")
             defer { try? FileManager.default.removeItem(at: root) }
-            return try await body(try CurationHarness(daemon: daemon, root: root, night: night))
+            return try await body(try CurationHarness(daemon: daemon, root: root, night: night, only: nights))
         }
     }
 }

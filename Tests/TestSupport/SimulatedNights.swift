@@ -10,14 +10,14 @@ public enum SimulatedNights {
     /// `truth/`, `external/`.
     public static func make(_ name: String, seed: UInt64, size: Int, programmes: [Programme] = [.LAS],
                             corrupt: Int = 0, starDensity: Double = 1, galaxyDensity: Double = 1,
-                            pointings: Int = 1, exposures: Int = 1) -> URL {
+                            pointings: Int = 1, exposures: Int = 1, nights: [String] = ["20051012"]) -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(name)
-        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("20051012_v1/COMPLETE").path) {
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(nights.last!)_v1/COMPLETE").path) {
             var config = SimulationConfig(outputDirectory: dir)
             config.seed = seed
             config.detectorSize = size
             config.programmes = programmes
-            config.nights = [Night("20051012")!]
+            config.nights = nights.map { Night($0)! }
             config.pointings = pointings
             config.exposures = exposures
             config.corrupt = corrupt

@@ -229,6 +229,13 @@ public final class CUContext: @unchecked Sendable {
         return [.unreadable, .missingKeyword, .unknownProgramme, .wrongContents, .noWCS, .compressFailed].contains(error.code)
     }
 
+    /// Whether `error` spoils one product only (a bad input, or the tool failing on it) so the
+    /// run goes on with the others, rather than the archive or the installation (stop).
+    public static func isProductProblem(_ error: any Error) -> Bool {
+        guard let error = error as? WrapperError else { return false }
+        return isBadInput(error) || [.failed, .signalled, .timedOut, .invalidArgument].contains(error.code)
+    }
+
     /// The problem of an error, without the file name it carries.
     public static func problem(_ error: any Error) -> String {
         (error as? WrapperError)?.problem ?? "\(error)"

@@ -6,7 +6,7 @@ public struct CUOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "The configuration file (default: $WSA_CONFIG, else ./wsa.toml).")
     public var config: String?
 
-    @Option(name: .customLong("programme"),
+    @Option(name: [.customLong("programme"), .customLong("program")],
             help: "Only this programme (LAS, GPS, …); repeat for more. Default: every programme.")
     public var programmes: [String] = []
 

@@ -44,6 +44,17 @@ public enum CurationGraph {
             let n = try ctx.query.cataloguesToIngest(programmeID: programme?.programmeID).count
             return n > 0 ? "\(n) ingested frame(s) whose catalogue is not loaded" : nil
         },
+        CurationTask(cu: 13, program: "cu13", dependsOn: [3], perProgramme: true) { ctx, programme in
+            guard let programme else { return nil }
+            let pending = try ctx.query.findNonStacked(programmeID: programme.programmeID)
+            guard !pending.isEmpty else { return nil }
+            let frames = pending.reduce(0) { $0 + $1.newFrames }
+            return "\(pending.count) stack(s)/mosaic(s) to make or bring up to date (\(frames) frame(s) not in them)"
+        },
+        CurationTask(cu: 14, program: "cu14", dependsOn: [13], perProgramme: true) { ctx, programme in
+            let n = try ctx.query.productsToExtract(programmeID: programme?.programmeID).count
+            return n > 0 ? "\(n) stack(s)/mosaic(s) whose detections are not loaded" : nil
+        },
     ]
 
     /// The tasks in an order where every task comes after those it depends on.

@@ -48,6 +48,12 @@ extension DbHandler {
         try await load(in: step, "CatalogueIngest") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
     }
 
+    /// Records the inputs of products made within `step` (Provenance).
+    public func logProvenance(_ records: [ProvenanceRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "Provenance") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
     /// Loads transaction files within `step`, in order; returns the rows loaded. (The server
     /// removes spooled files when the step commits.)
     @discardableResult
