@@ -68,6 +68,12 @@ echo "main: what was curated"
          (SELECT count(*) FROM CompressedImage c JOIN TransferLog t USING (transferID)
            WHERE t.programmeID = p.programmeID) AS jpegs
   FROM Multiframe m JOIN Programme p USING (programmeID) GROUP BY p.programmeID, p.name ORDER BY p.name;" \
+  -c "SELECT p.name AS programme, f.shortName AS filter, m.frameType AS product, m.version,
+         (SELECT count(*) FROM Provenance v WHERE v.combiframeID = m.multiframeID) AS inputs,
+         coalesce((SELECT rowsLoaded FROM CatalogueIngest c WHERE c.multiframeID = m.multiframeID), 0) AS detections,
+         regexp_replace(m.fileName, '^.*/', '') AS file
+      FROM Multiframe m JOIN Programme p USING (programmeID) JOIN Filter f USING (filterID)
+      WHERE m.frameType IN ('stack', 'mosaic', 'diff') AND m.deprecated = 0 ORDER BY 1, 3, 2, 7;" \
   -c "SELECT sourcePath AS quarantined, cuID AS found_by, reason FROM Quarantine ORDER BY sourcePath;" \
   -c "SELECT t.name AS cu, count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS succeeded
       FROM ProgrammeCurationHistory h JOIN CurationTask t USING (cuID) GROUP BY t.cuID, t.name ORDER BY t.cuID;"

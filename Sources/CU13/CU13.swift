@@ -24,18 +24,19 @@ struct CU13: AsyncParsableCommand {
 
     @OptionGroup var options: CUOptions
 
-    @Option(help: "Seconds SWarp may run for one product before it is stopped.")
+    @Option(help: "Seconds one SWarp run (one detector of a stack, a whole mosaic) may take before it is stopped.")
     var toolTimeout: Double = 3600
 
     func run() async throws {
         try await CUContext.run(program: "cu13", cuID: 13, options: options) { [toolTimeout] ctx in
             var made = 0, frames = 0, failed: [String] = []
             var swept = false
+            if !ctx.options.dryRun { try ctx.sweepProductFiles(removeUncommitted: false) }
             let found = try await ctx.forEachProgramme({ try ctx.query.findNonStacked(programmeID: $0.programmeID) },
                                                        describe: { Self.describe($0) }) { programme, pending in
                 if !swept {
                     _ = try await ctx.db()  // holding the lease, no other run is writing products
-                    try ctx.sweepProductFiles()
+                    try ctx.sweepProductFiles(removeUncommitted: true)
                     swept = true
                 }
                 for product in pending {
@@ -53,8 +54,8 @@ struct CU13: AsyncParsableCommand {
             if !failed.isEmpty {
                 throw WrapperError(.failed, tool: "cu13", "\(failed.count) product(s) could not be made (\(made) made): \(failed[0])")
             }
-            let verb = ctx.options.dryRun ? "would make" : "made"
-            return "cu13: \(verb) \(ctx.options.dryRun ? found : made) stack(s)/mosaic(s) of \(frames) frame(s)"
+            if ctx.options.dryRun { return "cu13: would make \(found) stack(s)/mosaic(s)" }
+            return "cu13: made \(made) stack(s)/mosaic(s) of \(frames) frame(s)"
         }
     }
 

@@ -31,6 +31,7 @@ struct CU14: AsyncParsableCommand {
         try await CUContext.run(program: "cu14", cuID: 14, options: options) { [toolTimeout] ctx in
             var products = 0, rows = 0, failed: [String] = []
             var uncorrected = 0
+            if !ctx.options.dryRun { try ctx.sweepProductFiles(removeUncommitted: false) }
             let found = try await ctx.forEachProgramme({ try ctx.query.productsToExtract(programmeID: $0.programmeID) },
                                                        describe: { "extract the sources of \($0.fileName) into \($0.detectionTable)" }) { programme, pending in
                 let driver = AppDriver(config: ctx.config)

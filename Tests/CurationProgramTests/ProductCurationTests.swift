@@ -275,6 +275,59 @@ struct ProductCurationTests {
             #expect(faint > 10 && Double(faintGood) >= 0.85 * Double(faint),
                     "\(faintGood) of \(faint) faint stars within 3σ of truth")
 
+            // CU5: an H2 − K difference image of each H2 frame, on its grid: the knots stand out
+            // at their truth positions, the stars cancel.
+            let diffs = try products(h, "diff")
+            #expect(diffs.count == 2 && diffs.allSatisfy { $0.programme == "GPS" && $0.filter == "H2" && $0.inputs == 2 })
+            let night = try TruthFrames(night: simulation)
+            for diff in diffs {
+                let h2 = try h.admin.query(PostgresQuery(unsafeSQL: """
+                    SELECT string_agg(m.fileName || ':' || f.shortName, ',' ORDER BY v.inputOrder) AS inputs
+                    FROM Provenance v JOIN Multiframe m USING (multiframeID) JOIN Filter f USING (filterID)
+                    WHERE v.combiframeID = \(diff.id)
+                    """)).first!.decode(String.self, "inputs").split(separator: ",").map(String.init)
+                #expect(h2.count == 2 && h2[0].hasSuffix(":H2") && h2[1].hasSuffix(":K"), "\(h2)")
+                let h2File = String(h2[0].dropLast(3))
+                let key = URL(fileURLWithPath: h2File).pathComponents.suffix(2).joined(separator: "/")
+                var sources: [String] = []
+                for camera in 1...4 {
+                    for i in night.on(key, camera: camera) where ["h2", "star"].contains(night.type[i]) {
+                        sources.append("\(camera + 1) \(night.x[i]) \(night.y[i]) \(night.type[i]) \(night.mag[i])")
+                    }
+                }
+                let verdict = try runPython("""
+                    import sys
+                    import numpy as np
+                    from astropy.io import fits
+                    diff, h2 = fits.open(sys.argv[1]), fits.open(sys.argv[2])
+                    knots, stars = [], []
+                    sources = [l.split() for l in sys.argv[3:]]
+                    sources = [(int(h), float(x), float(y), k, float(m)) for h, x, y, k, m in sources]
+                    for hdu, x, y, kind, mag in sources:
+                        d = diff[hdu - 1].data.astype(float)
+                        a = h2[hdu - 1].data.astype(float)
+                        if not (16 < x < d.shape[1] - 16 and 16 < y < d.shape[0] - 16):
+                            continue
+                        # Isolated: nothing within 10 pixels less than 3 mag fainter.
+                        if any(o[0] == hdu and (o[1], o[2]) != (x, y) and o[4] < mag + 3
+                               and np.hypot(o[1] - x, o[2] - y) < 10 for o in sources):
+                            continue
+                        yy, xx = np.mgrid[0:d.shape[0], 0:d.shape[1]]
+                        r = np.hypot(xx + 1 - x, yy + 1 - y)
+                        inner, ring = r < 6, (r > 9) & (r < 15)
+                        flux_d = (d[inner] - np.median(d[ring])).sum()
+                        flux_a = (a[inner] - np.median(a[ring])).sum()
+                        noise = 1.4826 * np.median(np.abs(d[ring] - np.median(d[ring]))) * np.sqrt(inner.sum())
+                        if kind == 'h2':
+                            knots.append(flux_d / noise)
+                        elif 12 < mag < 15.5:
+                            stars.append(abs(flux_d) / flux_a)
+                    print(max(knots) if knots else 0, np.median(stars) if stars else 1, len(knots), len(stars))
+                    """, [diff.file, h2File] + sources).split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                #expect(verdict.count == 4 && verdict[0] > 5, "brightest knot S/N \(verdict) in \(diff.file)")
+                #expect(verdict.count == 4 && verdict[1] < 0.03, "median star residual \(verdict) in \(diff.file)")
+            }
+
             // Nothing is due after a run; a second curate changes nothing.
             let before = try h.state()
             let again = try await h.run("curate", ["--dry-run"])

@@ -44,6 +44,13 @@ public enum CurationGraph {
             let n = try ctx.query.cataloguesToIngest(programmeID: programme?.programmeID).count
             return n > 0 ? "\(n) ingested frame(s) whose catalogue is not loaded" : nil
         },
+        CurationTask(cu: 5, program: "cu5", dependsOn: [3], perProgramme: true) { ctx, programme in
+            guard let programme else { return nil }
+            let pending = try ctx.query.requiredDiffs(programmeID: programme.programmeID).flatMap {
+                try ctx.query.findNonDiffed(programmeID: programme.programmeID, lineFilter: $0.line, continuumFilter: $0.continuum)
+            }
+            return pending.isEmpty ? nil : "\(pending.count) line frame(s) without a continuum-subtracted difference image"
+        },
         CurationTask(cu: 13, program: "cu13", dependsOn: [3], perProgramme: true) { ctx, programme in
             guard let programme else { return nil }
             let pending = try ctx.query.findNonStacked(programmeID: programme.programmeID)

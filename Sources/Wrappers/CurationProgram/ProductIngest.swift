@@ -116,11 +116,13 @@ extension CUContext {
         }
     }
 
-    /// Finishes what a killed run left among the products (call it holding the write lease):
-    /// a `NAME.part` whose rows committed is renamed to `NAME`; one whose rows did not, and
-    /// the hidden temporary files of an unfinished write, are removed. Returns (renamed, removed).
+    /// Finishes what a killed run left among the products: a `NAME.part` whose rows committed
+    /// is renamed to `NAME` (safe at any time); with `removeUncommitted` (only while holding the
+    /// write lease, when no other run can be writing one) a `NAME.part` whose rows did not
+    /// commit, and the hidden temporary files of an unfinished write, are removed.
+    /// Returns (renamed, removed).
     @discardableResult
-    public func sweepProductFiles() throws -> (renamed: Int, removed: Int) {
+    public func sweepProductFiles(removeUncommitted: Bool) throws -> (renamed: Int, removed: Int) {
         let fm = FileManager.default
         guard let walker = fm.enumerator(at: layout.products, includingPropertiesForKeys: nil) else { return (0, 0) }
         var parts: [URL] = [], temporaries: [URL] = []
@@ -137,13 +139,13 @@ extension CUContext {
                 try? Self.move(part, to: final)
                 renamed += 1
                 logger.info("renamed \(part.path) to \(final.path): its rows had committed")
-            } else {
+            } else if removeUncommitted {
                 try? fm.removeItem(at: part)
                 removed += 1
                 logger.info("removed \(part.path): left by a run that did not commit it")
             }
         }
-        for url in temporaries {
+        for url in temporaries where removeUncommitted {
             try? fm.removeItem(at: url)
             removed += 1
         }

@@ -129,6 +129,7 @@ extension QueryHandler {
         let continua = frames.filter { $0.filterName == continuumFilter }
         let diffs = try existingProducts(programmeID: programmeID, frameTypes: ["diff"])
         let currentIDs = Set(frames.map(\.multiframeID))
+        let names = try fileNames(of: diffs.compactMap(\.inputs.first).filter { !currentIDs.contains($0) })
         var pending: [PendingDiff] = []
         for line in lines {
             let candidates = continua.filter {
@@ -136,7 +137,11 @@ extension QueryHandler {
             }
             guard let continuum = candidates.min(by: { abs($0.mjdObs - line.mjdObs) < abs($1.mjdObs - line.mjdObs) })
             else { continue }
-            let existing = diffs.first { $0.inputs.first == line.multiframeID }
+            // The difference image of this frame, else that of an earlier version of it.
+            let existing = diffs.first { $0.inputs.first == line.multiframeID } ?? diffs.first {
+                guard let first = $0.inputs.first, !currentIDs.contains(first), let name = names[first] else { return false }
+                return (name as NSString).lastPathComponent == (line.fileName as NSString).lastPathComponent
+            }
             if let existing, existing.inputs.count == 2, currentIDs.contains(existing.inputs[1]) { continue }
             pending.append(PendingDiff(programmeID: programmeID, line: line, continuum: continuum, current: existing))
         }
@@ -195,6 +200,19 @@ extension QueryHandler {
         try run("read product versions") {
             try connection.query("SELECT coalesce(max(version), 0)::integer AS v FROM Multiframe WHERE starts_with(fileName, $1)",
                                  [.text(prefix)]).first.map { try $0.decode(Int32.self, "v") } ?? 0
+        }
+    }
+
+    /// The file names of these Multiframe rows.
+    public func fileNames(of ids: [Int64]) throws(WrapperError) -> [Int64: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try run("look up frames") {
+            var names: [Int64: String] = [:]
+            for row in try connection.query("SELECT multiframeID, fileName FROM Multiframe WHERE multiframeID = ANY($1::bigint[])",
+                                            [.text("{" + ids.map(String.init).joined(separator: ",") + "}")]) {
+                names[try row.decode(Int64.self, "multiframeid")] = try row.decode(String.self, "filename")
+            }
+            return names
         }
     }
 
