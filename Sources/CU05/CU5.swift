@@ -24,41 +24,24 @@ struct CU5: AsyncParsableCommand {
 
     @OptionGroup var options: CUOptions
 
-    @Option(help: "Seconds one SWarp run (one detector) may take before it is stopped.")
-    var toolTimeout: Double = 3600
+    @OptionGroup var tools: ToolOptions
 
     func run() async throws {
-        try await CUContext.run(program: "cu5", cuID: 5, options: options) { [toolTimeout] ctx in
-            var made = 0, failed: [String] = []
-            var swept = false
-            if !ctx.options.dryRun { try ctx.sweepProductFiles(removeUncommitted: false) }
+        try await CUContext.run(program: "cu5", cuID: 5, options: options) { [tools] ctx in
+            var tally = ProductTally()
+            try ctx.finishCommittedProducts()
             let found = try await ctx.forEachProgramme({ programme in
                 try ctx.query.requiredDiffs(programmeID: programme.programmeID).flatMap {
                     try ctx.query.findNonDiffed(programmeID: programme.programmeID, lineFilter: $0.line,
                                                 continuumFilter: $0.continuum)
                 }
             }, describe: { Self.describe($0) }) { programme, pending in
-                if !swept {
-                    _ = try await ctx.db()  // holding the lease, no other run is writing products
-                    try ctx.sweepProductFiles(removeUncommitted: true)
-                    swept = true
-                }
-                for pair in pending {
-                    do {
-                        try await Self.make(pair, programme: programme, ctx: ctx, timeout: .seconds(toolTimeout))
-                        made += 1
-                    } catch where CUContext.isProductProblem(error) {
-                        ctx.logger.error("cu5: \(Self.describe(pair)) failed: \(error)")
-                        failed.append("\(error)")
-                    }
-                    ctx.progress.advance()
+                try await ctx.forEachProduct(pending, into: &tally, describe: Self.describe) { pair in
+                    try await Self.make(pair, programme: programme, ctx: ctx, timeout: tools.timeout)
                 }
             }
-            if !failed.isEmpty {
-                throw WrapperError(.failed, tool: "cu5", "\(failed.count) difference image(s) could not be made (\(made) made): \(failed[0])")
-            }
-            let verb = ctx.options.dryRun ? "would make" : "made"
-            return "cu5: \(verb) \(ctx.options.dryRun ? found : made) difference image(s)"
+            try tally.check(program: "cu5", noun: "difference image(s)")
+            return ctx.options.dryRun ? "cu5: would make \(found) difference image(s)" : "cu5: made \(tally.done) difference image(s)"
         }
     }
 

@@ -24,38 +24,23 @@ struct CU13: AsyncParsableCommand {
 
     @OptionGroup var options: CUOptions
 
-    @Option(help: "Seconds one SWarp run (one detector of a stack, a whole mosaic) may take before it is stopped.")
-    var toolTimeout: Double = 3600
+    @OptionGroup var tools: ToolOptions
 
     func run() async throws {
-        try await CUContext.run(program: "cu13", cuID: 13, options: options) { [toolTimeout] ctx in
-            var made = 0, frames = 0, failed: [String] = []
-            var swept = false
-            if !ctx.options.dryRun { try ctx.sweepProductFiles(removeUncommitted: false) }
+        try await CUContext.run(program: "cu13", cuID: 13, options: options) { [tools] ctx in
+            var tally = ProductTally()
+            var frames = 0
+            try ctx.finishCommittedProducts()
             let found = try await ctx.forEachProgramme({ try ctx.query.findNonStacked(programmeID: $0.programmeID) },
                                                        describe: { Self.describe($0) }) { programme, pending in
-                if !swept {
-                    _ = try await ctx.db()  // holding the lease, no other run is writing products
-                    try ctx.sweepProductFiles(removeUncommitted: true)
-                    swept = true
-                }
-                for product in pending {
-                    do {
-                        try await Self.make(product, programme: programme, ctx: ctx, timeout: .seconds(toolTimeout))
-                        made += 1
-                        frames += product.inputs.count
-                    } catch where CUContext.isProductProblem(error) {
-                        ctx.logger.error("cu13: \(Self.describe(product)) failed: \(error)")
-                        failed.append("\(error)")
-                    }
-                    ctx.progress.advance()
+                try await ctx.forEachProduct(pending, into: &tally, describe: Self.describe) { product in
+                    try await Self.make(product, programme: programme, ctx: ctx, timeout: tools.timeout)
+                    frames += product.inputs.count
                 }
             }
-            if !failed.isEmpty {
-                throw WrapperError(.failed, tool: "cu13", "\(failed.count) product(s) could not be made (\(made) made): \(failed[0])")
-            }
+            try tally.check(program: "cu13", noun: "stack(s)/mosaic(s)")
             if ctx.options.dryRun { return "cu13: would make \(found) stack(s)/mosaic(s)" }
-            return "cu13: made \(made) stack(s)/mosaic(s) of \(frames) frame(s)"
+            return "cu13: made \(tally.done) stack(s)/mosaic(s) of \(frames) frame(s)"
         }
     }
 

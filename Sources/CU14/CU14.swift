@@ -24,37 +24,27 @@ struct CU14: AsyncParsableCommand {
 
     @OptionGroup var options: CUOptions
 
-    @Option(help: "Seconds source-extractor may run on one extension before it is stopped.")
-    var toolTimeout: Double = 3600
+    @OptionGroup var tools: ToolOptions
 
     func run() async throws {
-        try await CUContext.run(program: "cu14", cuID: 14, options: options) { [toolTimeout] ctx in
-            var products = 0, rows = 0, failed: [String] = []
-            var uncorrected = 0
-            if !ctx.options.dryRun { try ctx.sweepProductFiles(removeUncommitted: false) }
+        try await CUContext.run(program: "cu14", cuID: 14, options: options) { [tools] ctx in
+            var tally = ProductTally()
+            var rows = 0, uncorrected = 0
+            try ctx.finishCommittedProducts()
             let found = try await ctx.forEachProgramme({ try ctx.query.productsToExtract(programmeID: $0.programmeID) },
                                                        describe: { "extract the sources of \($0.fileName) into \($0.detectionTable)" }) { programme, pending in
                 let driver = AppDriver(config: ctx.config)
-                for product in pending {
-                    do {
-                        let (n, noCorrection) = try await Self.extract(product, programme: programme, ctx: ctx, driver: driver,
-                                                                       timeout: .seconds(toolTimeout))
-                        rows += n
-                        uncorrected += noCorrection
-                        products += 1
-                    } catch where CUContext.isProductProblem(error) {
-                        ctx.logger.error("cu14: \(product.fileName): \(error)")
-                        failed.append("\(error)")
-                    }
-                    ctx.progress.advance()
+                try await ctx.forEachProduct(pending, into: &tally, describe: { "extracting \($0.fileName)" }) { product in
+                    let (n, noCorrection) = try await Self.extract(product, programme: programme, ctx: ctx, driver: driver,
+                                                                   timeout: tools.timeout)
+                    rows += n
+                    uncorrected += noCorrection
                 }
             }
-            if !failed.isEmpty {
-                throw WrapperError(.failed, tool: "cu14", "\(failed.count) product(s) could not be extracted (\(products) done): \(failed[0])")
-            }
-            let verb = ctx.options.dryRun ? "would extract" : "extracted"
+            try tally.check(program: "cu14", noun: "product(s)' sources")
+            if ctx.options.dryRun { return "cu14: would extract the sources of \(found) product(s)" }
             let note = uncorrected > 0 ? "; \(uncorrected) extension(s) had too few bright stars for aperture corrections" : ""
-            return "cu14: \(verb) the sources of \(ctx.options.dryRun ? found : products) product(s): \(rows) detection(s)\(note)"
+            return "cu14: extracted the sources of \(tally.done) product(s): \(rows) detection(s)\(note)"
         }
     }
 

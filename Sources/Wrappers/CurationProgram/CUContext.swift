@@ -18,7 +18,8 @@ public final class CUContext: @unchecked Sendable {
     public let progress: ProgressBar
     /// The run a `resume` asked this process to make good (WSA_RESUME_OF).
     public let resumeOf: Int?
-    private let lock = NSLock()
+    let lock = NSLock()
+    var productsSwept = false
     private var handler: DbHandler?
     private var stepsSucceeded = 0
 
