@@ -104,7 +104,7 @@ struct NightCurationTests {
 
     @Test func everyProgramAnswersHelpVersionAndDryRun() async throws {
         try await CurationHarness.with(night: TestNight.directory) { h in
-            for program in ["cu1", "cu2", "cu3", "cu4", "curate"] {
+            for program in ["cu1", "cu2", "cu3", "cu4", "cu5", "cu13", "cu14", "curate"] {
                 let version = try await h.run(program, ["--version"])
                 #expect(version.status == 0)
                 #expect(version.stdout.range(of: #"^\d+\.\d+\.\d+\s*$"#, options: .regularExpression) != nil, "\(version.stdout)")

@@ -371,6 +371,13 @@ struct ProductCurationTests {
                 let run = try await h.run(program)
                 try #require(run.status == 0, "\(program): \(run.stderr)")
             }
+            // --dry-run says what it would make and makes nothing.
+            let dry = try await h.run("cu13", ["--programme", "GPS", "--dry-run"])
+            #expect(dry.status == 0 && dry.stdout.contains("would make the K stack") && dry.stdout.contains("cu13: would make 4 "),
+                    "\(dry.stdout)")
+            #expect(try h.count("SELECT count(*) FROM Multiframe WHERE frameType = 'stack'") == 0)
+            #expect(!FileManager.default.fileExists(atPath: h.archive.appendingPathComponent("products").path))
+
             var kills = 0
             for delay in [0.4, 1.0, 1.8, 2.6] {
                 let process = try h.start("cu13", ["--programme", "GPS"])
