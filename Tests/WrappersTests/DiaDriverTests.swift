@@ -25,13 +25,7 @@ import TestSupport
         return byFilter
     }
 
-    static func directories() throws -> (out: URL, work: URL) {
-        let base = try TestEnvironment.temporaryDirectory("dia")
-        let out = base.appendingPathComponent("products"), work = base.appendingPathComponent("work")
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        return (out, work)
-    }
+    static func directories() throws -> (out: URL, work: URL) { try ProductTestSupport.directories("dia") }
 
     static func diff(_ h2: StackInput, _ k: StackInput, _ name: String, in out: URL, work: URL,
                      driver: AppDriver = AppDriver()) async throws(WrapperError) -> DiffProduct {
@@ -65,37 +59,7 @@ import TestSupport
         }
     }
 
-    struct Image {
-        var width: Int
-        var height: Int
-        var pixels: [Float]
-        var header: FITSHeader
-        func at(_ x: Int, _ y: Int) -> Float { pixels[(y - 1) * width + (x - 1)] }
-
-        /// Flux in a circle of radius `r` about (x, y) (FITS pixels) less the median of the
-        /// annulus r+3…r+8 per pixel.
-        func aperture(_ x: Double, _ y: Double, r: Double) -> Double {
-            var inside: [Double] = [], ring: [Double] = []
-            let reach = Int((r + 9).rounded(.up))
-            for py in max(1, Int(y) - reach)...min(height, Int(y) + reach) {
-                for px in max(1, Int(x) - reach)...min(width, Int(x) + reach) {
-                    let d = hypot(Double(px) - x, Double(py) - y)
-                    if d < r { inside.append(Double(at(px, py))) } else if d > r + 3 && d < r + 8 { ring.append(Double(at(px, py))) }
-                }
-            }
-            let sky = ring.sorted()[ring.count / 2]
-            return inside.reduce(0) { $0 + $1 - sky }
-        }
-    }
-
-    static func read(_ url: URL, hdu: Int) throws -> Image {
-        let file = try FITSFile.open(url.path)
-        defer { try? file.close() }
-        try file.moveTo(hdu: hdu)
-        let dims = try file.imageShape().dimensions
-        return Image(width: dims[0], height: dims[1], pixels: try file.readPixels(as: Float.self),
-                     header: try file.header())
-    }
+    typealias Image = ProductTestSupport.Image
 
     /// 1.4826 × MAD of aperture sums (radius `r`) on a grid of positions over full-confidence sky
     /// away from every truth source: the noise of an aperture, correlations included.
@@ -127,9 +91,9 @@ import TestSupport
         var knotSN: [Double] = [], knotRatio: [Double] = [], starResidual: [Double] = [], starPeak: [Double] = []
         for ext in product.extensions {
             let camera = ext.camNum ?? (ext.hdu - 1)
-            let difference = try Self.read(product.image, hdu: ext.hdu)
-            let conf = try Self.read(product.confidence, hdu: ext.hdu)
-            let original = try Self.read(h2.image, hdu: ext.hdu)
+            let difference = try Image.read(product.image, hdu: ext.hdu)
+            let conf = try Image.read(product.confidence, hdu: ext.hdu)
+            let original = try Image.read(h2.image, hdu: ext.hdu)
             #expect(difference.width == original.width && difference.height == original.height)
             let here = truth.on(h2.image, camera: camera)
             let kRows = Dictionary(truth.on(k.image, camera: camera).map { (truth.id[$0], $0) }) { a, _ in a }
@@ -354,13 +318,6 @@ import TestSupport
 
     // MARK: - Failures
 
-    static func script(_ body: String, in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent("fake-SWarp-\(UUID().uuidString.prefix(6))").path
-        try Data("#!/bin/sh\n\(body)\n".utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
-        return path
-    }
-
     /// SWarp failing, crashing or missing, bad inputs: one error line naming the file or the
     /// tool, nothing left in the destination or the work directory.
     @Test func failuresLeaveNoProduct() async throws {
@@ -370,71 +327,47 @@ import TestSupport
         let frames = try Self.frames()
         let h2 = try #require(frames["H2"]), k = try #require(frames["K"]), j = try #require(frames["J"])
 
-        func attempt(_ driver: AppDriver = AppDriver(), h2: StackInput, k: StackInput) async -> WrapperError? {
-            do {
+        /// Making the difference of `h2` and `k` fails as `check` wants, leaving nothing behind.
+        func expectFailure(_ label: String, _ driver: AppDriver = AppDriver(), h2: StackInput, k: StackInput,
+                           sourceLocation: SourceLocation = #_sourceLocation,
+                           _ check: (WrapperError) -> Bool) async throws {
+            try await ProductTestSupport.expectFailure(label, out: out, work: work, sourceLocation: sourceLocation,
+                                                       check: check) { () async throws(WrapperError) in
                 _ = try await Self.diff(h2, k, "p", in: out, work: work, driver: driver)
-                return nil
-            } catch {
-                return error
             }
         }
-        func checkNothingLeft(_ label: String) throws {
-            #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty, "\(label): product left behind")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).isEmpty, "\(label): work files left behind")
-        }
-        var errors: [WrapperError] = []
 
-        let failing = try Self.script("echo '> *Error*: simulated SWarp failure' >&2\nexit 3", in: base)
-        let e1 = try #require(await attempt(AppDriver(toolPaths: ["swarp": failing]), h2: h2, k: k))
-        #expect(e1.code == .failed && e1.tool == "SWarp")
-        #expect(e1.message == "SWarp failed: exit code 3: *Error*: simulated SWarp failure", "\(e1)")
-        try checkNothingLeft("exit 3")
-        errors.append(e1)
+        let failing = try ProductTestSupport.failingSwarp(in: base)
+        try await expectFailure("exit 3", AppDriver(toolPaths: ["swarp": failing]), h2: h2, k: k) {
+            $0.code == .failed && $0.tool == "SWarp" && $0.message == ProductTestSupport.failingSwarpMessage
+        }
 
         // The third detector's run crashes after two succeeded (and were written).
-        let counter = base.appendingPathComponent("runs").path
-        let crashing = try Self.script("""
-            echo x >> \(counter)
-            if [ $(wc -l < \(counter)) -ge 3 ]; then kill -SEGV $$; fi
-            exec /usr/bin/SWarp "$@"
-            """, in: base)
-        let e2 = try #require(await attempt(AppDriver(toolPaths: ["swarp": crashing]), h2: h2, k: k))
-        #expect(e2.code == .signalled && e2.message.hasPrefix("SWarp killed by SIGSEGV"), "\(e2)")
-        try checkNothingLeft("crash")
-        errors.append(e2)
+        let crashing = try ProductTestSupport.crashingSwarp(fromRun: 3, in: base)
+        try await expectFailure("crash", AppDriver(toolPaths: ["swarp": crashing]), h2: h2, k: k) {
+            $0.code == .signalled && $0.message.hasPrefix("SWarp killed by SIGSEGV")
+        }
 
-        let e3 = try #require(await attempt(AppDriver(toolPaths: ["swarp": "/nonexistent/SWarp"]), h2: h2, k: k))
-        #expect(e3.code == .toolMissing && e3.message.contains("apt-get install swarp"), "\(e3)")
-        try checkNothingLeft("missing")
-        errors.append(e3)
+        try await expectFailure("missing", AppDriver(toolPaths: ["swarp": "/nonexistent/SWarp"]), h2: h2, k: k) {
+            $0.code == .toolMissing && $0.message.contains("apt-get install swarp")
+        }
 
-        // A K frame cut short (its headers readable, its pixels not).
-        let cut = base.appendingPathComponent(k.image.lastPathComponent)
-        let bytes = try Data(contentsOf: k.image)
-        try bytes.prefix(bytes.count * 6 / 10).write(to: cut)
+        // A K frame cut short (its headers readable, its pixels not), then the same for the H2 frame.
         var truncated = k
-        truncated.image = cut
-        let e4 = try #require(await attempt(h2: h2, k: truncated))
-        #expect(e4.code == .unreadable && e4.file == cut.path, "\(e4)")
-        try checkNothingLeft("truncated K")
-        errors.append(e4)
-
-        // The same for the H2 frame.
-        let cutH2 = base.appendingPathComponent(h2.image.lastPathComponent)
-        let h2Bytes = try Data(contentsOf: h2.image)
-        try h2Bytes.prefix(h2Bytes.count * 7 / 10).write(to: cutH2)
+        truncated.image = try ProductTestSupport.truncatedCopy(of: k.image, tenths: 6, in: base)
+        try await expectFailure("truncated K", h2: h2, k: truncated) {
+            $0.code == .unreadable && $0.file == truncated.image.path
+        }
         var truncatedH2 = h2
-        truncatedH2.image = cutH2
-        let e5 = try #require(await attempt(h2: truncatedH2, k: k))
-        #expect(e5.code == .unreadable && e5.file == cutH2.path, "\(e5)")
-        try checkNothingLeft("truncated H2")
-        errors.append(e5)
+        truncatedH2.image = try ProductTestSupport.truncatedCopy(of: h2.image, tenths: 7, in: base)
+        try await expectFailure("truncated H2", h2: truncatedH2, k: k) {
+            $0.code == .unreadable && $0.file == truncatedH2.image.path
+        }
 
         // A J frame given as K.
-        let e6 = try #require(await attempt(h2: h2, k: j))
-        #expect(e6.code == .wrongContents && e6.file == j.image.path && e6.problem == "FILTER is J, not K", "\(e6)")
-        try checkNothingLeft("J as K")
-        errors.append(e6)
+        try await expectFailure("J as K", h2: h2, k: j) {
+            $0.code == .wrongContents && $0.file == j.image.path && $0.problem == "FILTER is J, not K"
+        }
 
         // A K frame of another layout: its last detector missing.
         let short = base.appendingPathComponent("short_k.fit")
@@ -449,14 +382,8 @@ import TestSupport
             try source.close()
         }
         let shortK = try StackInput(image: short, confidence: k.confidence)
-        let e7 = try #require(await attempt(h2: h2, k: shortK))
-        #expect(e7.code == .wrongContents && e7.file == short.path, "\(e7)")
-        try checkNothingLeft("other layout")
-        errors.append(e7)
-
-        for error in errors {
-            #expect(!error.description.contains("\n"), "\(error)")
-            print("DiaDriverTests failure: \(error)")
+        try await expectFailure("other layout", h2: h2, k: shortK) {
+            $0.code == .wrongContents && $0.file == short.path
         }
     }
 
@@ -464,5 +391,22 @@ import TestSupport
     @Test func configurationFileIsBundled() throws {
         let text = try String(contentsOf: DiaDriver.configurationFile(), encoding: .utf8)
         #expect(text.contains("RESCALE_WEIGHTS        N") && text.contains("SUBTRACT_BACK          N"))
+    }
+}
+
+extension ProductTestSupport.Image {
+    /// Flux in a circle of radius `r` about (x, y) (FITS pixels) less the median of the
+    /// annulus r+3…r+8 per pixel.
+    func aperture(_ x: Double, _ y: Double, r: Double) -> Double {
+        var inside: [Double] = [], ring: [Double] = []
+        let reach = Int((r + 9).rounded(.up))
+        for py in max(1, Int(y) - reach)...min(height, Int(y) + reach) {
+            for px in max(1, Int(x) - reach)...min(width, Int(x) + reach) {
+                let d = hypot(Double(px) - x, Double(py) - y)
+                if d < r { inside.append(Double(at(px, py))) } else if d > r + 3 && d < r + 8 { ring.append(Double(at(px, py))) }
+            }
+        }
+        let sky = ring.sorted()[ring.count / 2]
+        return inside.reduce(0) { $0 + $1 - sky }
     }
 }

@@ -32,13 +32,7 @@ import TestSupport
     static func driver() -> AppDriver { AppDriver() }
 
     /// A fresh output directory and work directory.
-    static func directories() throws -> (out: URL, work: URL) {
-        let base = try TestEnvironment.temporaryDirectory("stack")
-        let out = base.appendingPathComponent("products"), work = base.appendingPathComponent("work")
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        return (out, work)
-    }
+    static func directories() throws -> (out: URL, work: URL) { try ProductTestSupport.directories("stack") }
 
     static func stack(_ inputs: [StackInput], _ name: String, in out: URL, work: URL) async throws -> StackProduct {
         try await StackDriver.stack(inputs, to: out.appendingPathComponent("\(name).fit"),
@@ -46,23 +40,7 @@ import TestSupport
                                     appDriver: driver(), workDirectory: work)
     }
 
-    struct Image {
-        var width: Int
-        var height: Int
-        var pixels: [Float]
-        var header: FITSHeader
-        var wcs: WCS
-        func at(_ x: Int, _ y: Int) -> Float { pixels[(y - 1) * width + (x - 1)] }
-    }
-
-    static func read(_ url: URL, hdu: Int) throws -> Image {
-        let file = try FITSFile.open(url.path)
-        defer { try? file.close() }
-        try file.moveTo(hdu: hdu)
-        let dims = try file.imageShape().dimensions
-        return Image(width: dims[0], height: dims[1], pixels: try file.readPixels(as: Float.self),
-                     header: try file.header(), wcs: try file.wcs())
-    }
+    typealias Image = ProductTestSupport.Image
 
     /// Robust background noise per pixel. Resampling spreads each input pixel's noise over its
     /// neighbours by an amount that depends on the frame's sub-pixel phase on the output grid
@@ -71,7 +49,7 @@ import TestSupport
     /// that variance; differences of neighbouring blocks remove the sky's gradient. Returned:
     /// 1.4826 × MAD of (S₁ − S₂)/√2 over blocks at full depth (confidence 70…130), / `block`.
     static func noise(_ product: StackProduct, hdu: Int, block: Int = 4) throws -> Double {
-        let image = try read(product.image, hdu: hdu), conf = try read(product.confidence, hdu: hdu)
+        let image = try Image.read(product.image, hdu: hdu), conf = try Image.read(product.confidence, hdu: hdu)
         let (nx, ny) = (image.width / block, image.height / block)
         var sums = [Double?](repeating: nil, count: nx * ny)
         for by in 0..<ny {
@@ -128,7 +106,7 @@ import TestSupport
             #expect(abs(stacked / optimum - 1) < 0.15, "HDU \(hdu): σ_N / σ_opt = \(stacked / optimum)")
             ratios.append(ratio)
             // The header's SKYNOISE is the pixel σ (lowered by resampling), a little below.
-            let header = try Self.read(all.image, hdu: hdu).header
+            let header = try Image.read(all.image, hdu: hdu).header
             let skyNoise = header.double("SKYNOISE") ?? 0
             #expect(skyNoise > 0.6 * stacked && skyNoise < 1.05 * stacked, "HDU \(hdu): SKYNOISE \(skyNoise)")
         }
@@ -193,8 +171,8 @@ import TestSupport
             try frameFile.moveTo(hdu: hdu)
             let frameWCS = try frameFile.wcs()
             try frameFile.close()
-            let image = try Self.read(product.image, hdu: hdu)
-            let conf = try Self.read(product.confidence, hdu: hdu)
+            let image = try Image.read(product.image, hdu: hdu)
+            let conf = try Image.read(product.confidence, hdu: hdu)
             let fwhm = image.header.double("SEEING") ?? 2.5
             let camera = product.extensions[k].camNum ?? (k + 1)
             let here = truth.on(key, camera: camera)
@@ -240,7 +218,7 @@ import TestSupport
         #expect(product.kind == .mosaic && product.extensions.count == 1 && product.frameCount == 3)
         let hdus = try FITSFile.open(product.image.path).hdus()
         #expect(hdus.count == 2)
-        let mosaic = try Self.read(product.image, hdu: 2), conf = try Self.read(product.confidence, hdu: 2)
+        let mosaic = try Image.read(product.image, hdu: 2), conf = try Image.read(product.confidence, hdu: 2)
         #expect(mosaic.wcs.projection == "TAN")
         let scale = hypot(mosaic.header.double("CD1_1") ?? 0, mosaic.header.double("CD2_1") ?? 0) * 3600
         #expect(abs(scale - 0.4) < 1e-6)
@@ -292,12 +270,12 @@ import TestSupport
         #expect(added.totalExposure == 4 * first.totalExposure / 2)
         var largest = 0.0
         for hdu in 2...5 {
-            let a = try Self.read(added.image, hdu: hdu), b = try Self.read(once.image, hdu: hdu)
+            let a = try Image.read(added.image, hdu: hdu), b = try Image.read(once.image, hdu: hdu)
             #expect(a.width == b.width && a.height == b.height)
             guard a.pixels.count == b.pixels.count else { continue }
             let scale = Double(b.pixels.map { abs($0) }.max() ?? 1)
             for (x, y) in zip(a.pixels, b.pixels) { largest = max(largest, Double(abs(x - y)) / scale) }
-            #expect(try Self.read(added.confidence, hdu: hdu).pixels == Self.read(once.confidence, hdu: hdu).pixels)
+            #expect(try Image.read(added.confidence, hdu: hdu).pixels == Image.read(once.confidence, hdu: hdu).pixels)
             for keyword in ["NFRAMES", "NICOMB", "TEXPTIME", "MJD-OBS", "MJD-END", "MAGZPT", "CRVAL1", "CRVAL2", "CRPIX1", "CD1_1"] {
                 #expect(a.header[keyword] == b.header[keyword], "HDU \(hdu) \(keyword)")
             }
@@ -387,13 +365,6 @@ import TestSupport
 
     // MARK: - Failures
 
-    static func script(_ body: String, in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent("fake-SWarp-\(UUID().uuidString.prefix(6))").path
-        try Data("#!/bin/sh\n\(body)\n".utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
-        return path
-    }
-
     /// SWarp failing, crashing or missing, or a corrupt input: one error line, nothing left in the
     /// destination or work directory.
     @Test func failuresLeaveNoProduct() async throws {
@@ -403,58 +374,42 @@ import TestSupport
         let inputs = Array(try #require(Self.frames()["1/Y"]).prefix(2))
         let product = out.appendingPathComponent("p.fit"), confidence = out.appendingPathComponent("p_conf.fit")
 
-        func attempt(_ driver: AppDriver, _ frames: [StackInput]) async -> WrapperError? {
-            do {
+        /// Stacking `frames` fails as `check` wants, leaving nothing behind.
+        func expectFailure(_ label: String, _ driver: AppDriver, _ frames: [StackInput],
+                           sourceLocation: SourceLocation = #_sourceLocation,
+                           _ check: (WrapperError) -> Bool) async throws {
+            try await ProductTestSupport.expectFailure(label, out: out, work: work, sourceLocation: sourceLocation,
+                                                       check: check) { () async throws(WrapperError) in
                 _ = try await StackDriver.stack(frames, to: product, confidence: confidence,
                                                 appDriver: driver, workDirectory: work)
-                return nil
-            } catch {
-                return error
             }
         }
-        func checkNothingLeft(_ label: String) throws {
-            #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty, "\(label): product left behind")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).isEmpty, "\(label): work files left behind")
-        }
 
-        let failing = try Self.script("echo '> *Error*: simulated SWarp failure' >&2\nexit 3", in: base)
-        let error1 = try #require(await attempt(AppDriver(toolPaths: ["swarp": failing]), inputs))
-        #expect(error1.code == .failed && error1.tool == "SWarp")
-        #expect(error1.message == "SWarp failed: exit code 3: *Error*: simulated SWarp failure", "\(error1)")
-        try checkNothingLeft("exit 3")
+        let failing = try ProductTestSupport.failingSwarp(in: base)
+        try await expectFailure("exit 3", AppDriver(toolPaths: ["swarp": failing]), inputs) {
+            $0.code == .failed && $0.tool == "SWarp" && $0.message == ProductTestSupport.failingSwarpMessage
+        }
 
         // The second detector's run crashes after the first succeeded.
-        let counter = base.appendingPathComponent("runs").path
-        let crashing = try Self.script("""
-            echo x >> \(counter)
-            if [ $(wc -l < \(counter)) -ge 2 ]; then kill -SEGV $$; fi
-            exec /usr/bin/SWarp "$@"
-            """, in: base)
-        let error2 = try #require(await attempt(AppDriver(toolPaths: ["swarp": crashing]), inputs))
-        #expect(error2.code == .signalled && error2.message.hasPrefix("SWarp killed by SIGSEGV"), "\(error2)")
-        try checkNothingLeft("crash")
+        let crashing = try ProductTestSupport.crashingSwarp(fromRun: 2, in: base)
+        try await expectFailure("crash", AppDriver(toolPaths: ["swarp": crashing]), inputs) {
+            $0.code == .signalled && $0.message.hasPrefix("SWarp killed by SIGSEGV")
+        }
 
-        let error3 = try #require(await attempt(AppDriver(toolPaths: ["swarp": "/nonexistent/SWarp"]), inputs))
-        #expect(error3.code == .toolMissing && error3.message.contains("apt-get install swarp"), "\(error3)")
-        try checkNothingLeft("missing")
+        try await expectFailure("missing", AppDriver(toolPaths: ["swarp": "/nonexistent/SWarp"]), inputs) {
+            $0.code == .toolMissing && $0.message.contains("apt-get install swarp")
+        }
 
         // A frame cut short (its headers readable, its pixels not).
-        let cut = base.appendingPathComponent(inputs[1].image.lastPathComponent)
-        let bytes = try Data(contentsOf: inputs[1].image)
-        try bytes.prefix(bytes.count * 6 / 10).write(to: cut)
         var corrupt = inputs[1]
-        corrupt.image = cut
-        let error4 = try #require(await attempt(Self.driver(), [inputs[0], corrupt]))
-        #expect(error4.code == .unreadable && error4.file == cut.path, "\(error4)")
-        try checkNothingLeft("corrupt input")
-
-        for error in [error1, error2, error3, error4] {
-            #expect(!error.description.contains("\n"), "\(error)")
-            print("StackDriverTests failure: \(error)")
+        corrupt.image = try ProductTestSupport.truncatedCopy(of: inputs[1].image, tenths: 6, in: base)
+        try await expectFailure("corrupt input", Self.driver(), [inputs[0], corrupt]) {
+            $0.code == .unreadable && $0.file == corrupt.image.path
         }
+
         // Reading a truncated file's headers fails with one line too (or succeeds up to the cut).
         do {
-            _ = try StackInput(image: cut, confidence: inputs[1].confidence)
+            _ = try StackInput(image: corrupt.image, confidence: inputs[1].confidence)
         } catch {
             #expect(error.code == .unreadable && !error.description.contains("\n"))
         }

@@ -66,22 +66,16 @@ public enum DiaDriver {
         let config = try configurationFile()
         _ = try appDriver.locate(tool)  // a missing SWarp: one line naming the package, before any work
 
-        let work = workDirectory.appendingPathComponent("diff-\(UUID().uuidString)", isDirectory: true)
-        do {
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        } catch {
-            throw WrapperError(.writeFailed, file: work.path, "cannot make the work directory: \(error.localizedDescription)")
-        }
+        let work = try WorkDirectory.createPrivate(in: workDirectory, prefix: "diff")
         defer { try? FileManager.default.removeItem(at: work) }
 
-        let writer = try DiffProductWriter(image: product, confidence: confidence)
-        var committed = false
-        defer { if !committed { writer.discard() } }
+        let files = try ProductFiles(image: product, confidence: confidence)
+        defer { files.discard() }  // after a failure; nothing once committed
 
         let h2Primary = try readPrimary(h2.image)
         // Placeholder values now, the real ones (means over the detectors) at the end: the same
         // cards, so the header does not grow.
-        try writer.writePrimaries(DiffHeaderCards.primary(h2Primary: h2Primary, h2: h2, k: k, extensions: []))
+        try files.writePrimaries(DiffHeaderCards.primary(h2Primary: h2Primary, h2: h2, k: k, extensions: []))
 
         var extensions: [DiffProduct.Extension] = []
         for (index, detector) in h2.detectors.enumerated() {
@@ -90,14 +84,13 @@ public enum DiaDriver {
             }
             let directory = work.appendingPathComponent("detector\(index + 1)", isDirectory: true)
             let ext = try await difference(h2: h2, detector: detector, k: k, kDetector: k.detectors[index],
-                                           writer: writer, directory: directory, config: config,
+                                           files: files, directory: directory, config: config,
                                            appDriver: appDriver, timeout: timeout)
             extensions.append(ext)
             try? FileManager.default.removeItem(at: directory)
         }
-        try writer.updatePrimaries(DiffHeaderCards.primary(h2Primary: h2Primary, h2: h2, k: k, extensions: extensions))
-        try writer.commit()
-        committed = true
+        try files.updatePrimaries(DiffHeaderCards.primary(h2Primary: h2Primary, h2: h2, k: k, extensions: extensions))
+        try files.commit()
         return DiffProduct(image: product, confidence: confidence, h2: h2.image, k: k.image,
                            expTime: h2.expTime, extensions: extensions)
     }
@@ -154,7 +147,7 @@ public enum DiaDriver {
 
     /// One detector: resample K, remove backgrounds, match PSFs, subtract, write.
     private static func difference(h2: StackInput, detector: StackInput.Detector, k: StackInput,
-                                   kDetector: StackInput.Detector, writer: DiffProductWriter,
+                                   kDetector: StackInput.Detector, files: ProductFiles,
                                    directory: URL, config: URL, appDriver: AppDriver,
                                    timeout: Duration?) async throws(WrapperError) -> DiffProduct.Extension {
         let hdu = detector.hdu
@@ -215,14 +208,14 @@ public enum DiaDriver {
         for i in pixels.indices where conf[i] > 0 {
             pixels[i] = a[i] - factor * b[i]
         }
-        let (level, noise) = DiffImaging.skyStatistics(pixels, confidence: conf)
+        let (level, noise) = RobustStatistics.skyStatistics(pixels, confidence: conf)
         let ext = DiffProduct.Extension(hdu: hdu, camNum: detector.camNum, width: width, height: height,
                                         magZpt: detector.magZpt, kScale: scale, psfSigma: sigma,
                                         smoothed: smoothed, seeingH2: seeingA, seeingK: seeingB,
                                         skyLevel: level, skyNoise: noise)
-        try writer.append(pixels: pixels,
+        try files.append(pixels: pixels,
                           header: DiffHeaderCards.image(h2Header: image.header, ext: ext,
-                                                        confidenceName: writer.confidenceName, k: k),
+                                                        confidenceName: files.confidenceName, k: k),
                           confidence: conf,
                           confidenceHeader: DiffHeaderCards.confidence(h2ConfidenceHeader: image.confidenceHeader,
                                                                        h2Header: image.header),

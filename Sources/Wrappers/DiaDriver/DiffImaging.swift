@@ -108,17 +108,17 @@ enum DiffImaging {
         var kept = values
         var median = 0.0, mean = 0.0, sigma = 0.0
         for _ in 0..<10 {
-            median = Double(select(&kept, kept.count / 2))
+            let robust = RobustStatistics.medianAndSigma(&kept)
+            median = Double(robust.median)
             mean = kept.reduce(0.0) { $0 + Double($1) } / Double(kept.count)
-            var deviations = kept.map { abs($0 - Float(median)) }
-            sigma = 1.4826 * Double(select(&deviations, deviations.count / 2))
+            sigma = robust.sigma
             guard sigma > 0 else { return median }
             let before = kept.count
             kept = kept.filter { abs(Double($0) - median) <= 3 * sigma }
             if kept.count == before || kept.count < 8 { break }
         }
         if kept.count >= 8 {
-            median = Double(select(&kept, kept.count / 2))
+            median = Double(RobustStatistics.median(&kept))
             mean = kept.reduce(0.0) { $0 + Double($1) } / Double(kept.count)
         }
         return abs(mean - median) > 0.3 * sigma ? median : 2.5 * median - 1.5 * mean
@@ -191,32 +191,15 @@ enum DiffImaging {
 
     /// 1.4826 × MAD of the live pixels (about 2²⁰ of them at most, evenly spaced).
     static func robustSigma(_ pixels: [Float], weights: [Float]) -> Double {
-        var values = liveSample(pixels, weights: weights)
+        var values = RobustStatistics.liveSample(pixels, weights: weights)
         guard values.count > 1 else { return 0 }
-        let median = select(&values, values.count / 2)
-        var deviations = values.map { abs($0 - median) }
-        return 1.4826 * Double(select(&deviations, deviations.count / 2))
+        return RobustStatistics.medianAndSigma(&values).sigma
     }
 
     /// The median of the positive weights (0 when none).
     static func medianWeight(_ weights: [Float]) -> Double {
-        var values = liveSample(weights, weights: weights)
-        return values.isEmpty ? 0 : Double(select(&values, values.count / 2))
-    }
-
-    /// Median and 1.4826 × MAD of the pixels with confidence (the product's SKYLEVEL, SKYNOISE).
-    static func skyStatistics(_ pixels: [Float], confidence: [Int16]) -> (level: Double, noise: Double) {
-        var values: [Float] = []
-        let step = max(1, pixels.count >> 20)
-        var i = 0
-        while i < pixels.count {
-            if confidence[i] > 0 && pixels[i].isFinite { values.append(pixels[i]) }
-            i += step
-        }
-        guard !values.isEmpty else { return (0, 0) }
-        let median = select(&values, values.count / 2)
-        var deviations = values.map { abs($0 - median) }
-        return (Double(median), 1.4826 * Double(select(&deviations, deviations.count / 2)))
+        var values = RobustStatistics.liveSample(weights, weights: weights)
+        return values.isEmpty ? 0 : Double(RobustStatistics.median(&values))
     }
 
     /// The seeing (FWHM, pixels) of a background-subtracted image, for frames without SEEING:
@@ -321,44 +304,5 @@ enum DiffImaging {
         return inverse.map { w in
             w > 0 ? Int16(max(1, min(32767, (Double(w) * factor).rounded()))) : 0
         }
-    }
-
-    // MARK: - Helpers
-
-    /// The live values (weight > 0, finite) of about 2²⁰ evenly spaced pixels at most.
-    static func liveSample(_ values: [Float], weights: [Float]) -> [Float] {
-        let step = max(1, values.count >> 20)
-        var out: [Float] = []
-        out.reserveCapacity(values.count / step + 1)
-        values.withUnsafeBufferPointer { v in
-            weights.withUnsafeBufferPointer { w in
-                var i = 0
-                while i < v.count {
-                    if w[i] > 0 && v[i].isFinite { out.append(v[i]) }
-                    i += step
-                }
-            }
-        }
-        return out
-    }
-
-    /// The k-th smallest value (quickselect, reorders `values`).
-    static func select(_ values: inout [Float], _ k: Int) -> Float {
-        var low = 0, high = values.count - 1
-        while low < high {
-            let pivot = values[(low + high) / 2]
-            var i = low, j = high
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j {
-                    values.swapAt(i, j)
-                    i += 1
-                    j -= 1
-                }
-            }
-            if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
-        }
-        return values[k]
     }
 }

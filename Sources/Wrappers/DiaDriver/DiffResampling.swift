@@ -37,11 +37,7 @@ enum DiffResampling {
     static func resample(_ k: StackInput, hdu: Int, ontoGridOf h2Header: FITSHeader, width: Int, height: Int,
                          in directory: URL, config: URL, appDriver: AppDriver,
                          timeout: Duration?) async throws(WrapperError) -> Resampled {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw WrapperError(.writeFailed, file: directory.path, "cannot make the work directory: \(error.localizedDescription)")
-        }
+        try WorkDirectory.create(directory)
         let copy = try PlainCopy.image(k.image.path, hdu: hdu, to: directory.appendingPathComponent("k.fits"))
         try PlainCopy.weight(k.confidence.path, hdu: hdu, matching: copy,
                              to: directory.appendingPathComponent("k.weight.fits"))
@@ -51,14 +47,8 @@ enum DiffResampling {
         } catch {
             throw WrapperError(.writeFailed, file: head.path, "cannot write the SWarp output header: \(error.localizedDescription)")
         }
-        let result = try await appDriver.run(
-            DiaDriver.tool, arguments: ["k.fits", "-c", config.path,
-                                        "-IMAGEOUT_NAME", "resampled.fits", "-WEIGHTOUT_NAME", "resampled.weight.fits",
-                                        "-RESAMPLE_DIR", ".", "-VMEM_DIR", "."],
-            workingDirectory: directory.path, timeout: timeout)
-        try result.checkSuccess()
-        let output = try StackSwarpFiles.readOutput(image: directory.appendingPathComponent("resampled.fits"),
-                                                    weight: directory.appendingPathComponent("resampled.weight.fits"))
+        let output = try await StackSwarpFiles.run("k.fits", config: config, output: "resampled.fits", in: directory,
+                                                   appDriver: appDriver, timeout: timeout)
         guard output.width == width, output.height == height else {
             throw WrapperError(.failed, tool: DiaDriver.tool,
                                "SWarp made a \(output.width)×\(output.height) image, not the \(width)×\(height) grid of resampled.head")

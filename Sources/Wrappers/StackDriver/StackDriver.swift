@@ -109,17 +109,11 @@ public enum StackDriver {
         }
         _ = try appDriver.locate(tool)  // a missing SWarp: one line naming the package, before any work
 
-        let work = workDirectory.appendingPathComponent("stack-\(UUID().uuidString)", isDirectory: true)
-        do {
-            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        } catch {
-            throw WrapperError(.writeFailed, file: work.path, "cannot make the work directory: \(error.localizedDescription)")
-        }
+        let work = try WorkDirectory.createPrivate(in: workDirectory, prefix: "stack")
         defer { try? FileManager.default.removeItem(at: work) }
 
         let writer = try StackProductWriter(image: product, confidence: confidence)
-        var committed = false
-        defer { if !committed { writer.discard() } }
+        defer { writer.discard() }  // after a failure; nothing once committed
 
         let reference = frames[0]
         let primary = try primaryHeader(kind, frames)
@@ -147,7 +141,6 @@ public enum StackDriver {
             extensions.append(try writer.append(coadd, kind: kind, frames: frames, detectorIndex: nil, hdu: 2))
         }
         try writer.commit()
-        committed = true
         return StackProduct(
             kind: kind, image: product, confidence: confidence, inputs: frames.map(\.image),
             filter: reference.filter, exposures: frames.reduce(0) { $0 + $1.exposures },
@@ -205,11 +198,7 @@ public enum StackDriver {
                               reference: (frame: StackInput, detector: StackInput.Detector),
                               in directory: URL, config: URL, appDriver: AppDriver,
                               timeout: Duration?) async throws(WrapperError) -> Coadd {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw WrapperError(.writeFailed, file: directory.path, "cannot make the work directory: \(error.localizedDescription)")
-        }
+        try WorkDirectory.create(directory)
         let zeroPoint = reference.detector.zeroPoint(airmass: reference.frame.airmass)
         var names: [String] = []
         var referenceHeaders: (FITSHeader, FITSHeader)?
@@ -231,14 +220,8 @@ public enum StackDriver {
         } catch {
             throw WrapperError(.writeFailed, file: list.path, "cannot write the SWarp input list: \(error.localizedDescription)")
         }
-        let result = try await appDriver.run(
-            tool, arguments: ["@inputs.lis", "-c", config.path,
-                              "-IMAGEOUT_NAME", "coadd.fits", "-WEIGHTOUT_NAME", "coadd.weight.fits",
-                              "-RESAMPLE_DIR", ".", "-VMEM_DIR", "."],
-            workingDirectory: directory.path, timeout: timeout)
-        try result.checkSuccess()
-        var coadd = try StackSwarpFiles.readOutput(image: directory.appendingPathComponent("coadd.fits"),
-                                              weight: directory.appendingPathComponent("coadd.weight.fits"))
+        var coadd = try await StackSwarpFiles.run("@inputs.lis", config: config, output: "coadd.fits", in: directory,
+                                                  appDriver: appDriver, timeout: timeout)
         coadd.referenceHeader = referenceHeaders?.0 ?? FITSHeader()
         coadd.referenceConfidenceHeader = referenceHeaders?.1 ?? FITSHeader()
         coadd.seeing = parts.compactMap(\.detector.seeing)
@@ -286,157 +269,5 @@ public enum StackDriver {
                                    comment: "Input frame \(i + 1)"))
         }
         return header
-    }
-}
-
-/// Keyword handling of the product headers.
-enum StackHeaderCards {
-    /// Keywords that describe an HDU's structure (or its compression, or checksums).
-    static let structural: Set<String> = [
-        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "BSCALE", "BZERO",
-        "BLANK", "CHECKSUM", "DATASUM", "END", "GROUPS", "TFIELDS", "THEAP", "ZIMAGE", "ZSIMPLE",
-        "ZBITPIX", "ZEXTEND", "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0", "ZBLOCKED", "ZPCOUNT", "ZGCOUNT",
-        "ZHECKSUM", "ZDATASUM", "ZTENSION", "ZBLANK", "ZSCALE", "ZZERO", "EXTNAME", "EXTVER",
-        "INHERIT", "FLXSCALE",
-    ]
-    static let structuralPrefixes = ["NAXIS", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "TTYPE", "TFORM", "TUNIT"]
-
-    static func isStructural(_ keyword: String) -> Bool {
-        let k = keyword.uppercased()
-        if structural.contains(k) { return true }
-        return structuralPrefixes.contains { k.hasPrefix($0) && k.dropFirst($0.count).allSatisfy(\.isNumber) }
-    }
-
-    /// Celestial WCS keywords (the product gets SWarp's TAN WCS instead).
-    static func isWCS(_ keyword: String) -> Bool {
-        let k = keyword.uppercased()
-        if ["RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "LONPOLE", "LATPOLE", "WCSAXES", "WCSNAME",
-            "CROTA1", "CROTA2"].contains(k) { return true }
-        for prefix in ["CTYPE", "CUNIT", "CRVAL", "CRPIX", "CDELT"] where k.hasPrefix(prefix) {
-            return k.dropFirst(prefix.count).allSatisfy(\.isNumber)
-        }
-        for prefix in ["CD", "PC", "PV", "PS"] where k.hasPrefix(prefix) {
-            let rest = k.dropFirst(prefix.count)
-            let parts = rest.split(separator: "_", omittingEmptySubsequences: false)
-            if parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) { return true }
-        }
-        return false
-    }
-
-    /// cfitsio writes these two comments into every primary header it creates.
-    static func isStandardComment(_ card: FITSCard) -> Bool {
-        guard card.keyword.uppercased() == "COMMENT" else { return false }
-        let text = card.comment.trimmingCharacters(in: .whitespaces)
-        return text.hasPrefix("FITS (Flexible Image Transport System) format is")
-            || text.hasPrefix("and Astrophysics', volume 376, page 359")
-    }
-
-    /// The cards of `header` worth carrying over: no structure, no checksums, optionally no WCS.
-    static func copyable(_ header: FITSHeader, dropWCS: Bool, drop: Set<String> = []) -> FITSHeader {
-        FITSHeader(header.cards.filter { card in
-            let k = card.keyword.uppercased()
-            if card.value == nil { return k != "END" && !isStandardComment(card) }
-            return !isStructural(k) && !(dropWCS && isWCS(k)) && !drop.contains(k)
-        })
-    }
-
-    /// NFRAMES, NICOMB, EXP_TIME, TEXPTIME, MJD-OBS, MJD-END (and DATE-END of the last frame).
-    static func describe(_ header: inout FITSHeader, kind: StackProduct.Kind, frames: [StackInput],
-                         endHeader: FITSHeader, detectorIndex: Int? = nil) {
-        let reference = frames[0]
-        let combined = frames.reduce(0) { sum, frame in
-            let detector = detectorIndex.map { frame.detectors[$0] } ?? frame.detectors[0]
-            return sum + frame.nexp * detector.combined
-        }
-        let total = frames.reduce(0.0) { $0 + $1.totalExposure }
-        header.set("NFRAMES", .int(frames.count), comment: "Number of frames in this \(kind.rawValue)")
-        header.set("NICOMB", .int(combined), comment: "Number of exposures in this \(kind.rawValue)")
-        header.set("EXP_TIME", .double(reference.expTime), comment: "[s] Integration time per exposure")
-        header.set("TEXPTIME", .double(total), comment: "[s] Total exposure time of the inputs")
-        header.set("MJD-OBS", .double(frames.map(\.mjdObs).min() ?? reference.mjdObs),
-                   comment: "[d] MJD at start of first frame")
-        header.set("MJD-END", .double(frames.map(\.mjdEnd).max() ?? reference.mjdEnd),
-                   comment: "[d] MJD at end of last frame")
-        if let end = endHeader.string("DATE-END") {
-            header.set("DATE-END", .string(end), comment: "Date and time (UTC) of end of last frame")
-        }
-        header.set("FILTER", .string(reference.filter), comment: "Combined filter name")
-        if !reference.project.isEmpty {
-            header.set("PROJECT", .string(reference.project), comment: "Time-allocation code")
-        }
-    }
-}
-
-/// The plain FITS files SWarp reads and writes.
-enum StackSwarpFiles {
-    static func weightName(_ name: String) -> String {
-        String(name.dropLast(".fits".count)) + ".weight.fits"
-    }
-
-    /// Writes HDU `hdu` of the frame (float32, its header and FLXSCALE) and of its confidence map
-    /// (float32) as single-HDU files; returns the two source headers.
-    static func writeInput(_ frame: StackInput, hdu: Int, scale: Double, image: URL, weight: URL)
-        throws(WrapperError) -> (FITSHeader, FITSHeader) {
-        let (imageHeader, pixels, dims) = try read(frame.image.path, hdu: hdu)
-        let (confHeader, conf, confDims) = try read(frame.confidence.path, hdu: hdu)
-        guard dims == confDims else {
-            throw WrapperError(.wrongContents, file: frame.confidence.path,
-                               "HDU \(hdu): \(confDims) pixels where \(frame.image.lastPathComponent) has \(dims)")
-        }
-        var header = StackHeaderCards.copyable(imageHeader, dropWCS: false)
-        header.set("FLXSCALE", .double(scale), comment: "Flux scale to the reference zero point")
-        try write(image.path, header: header, pixels: pixels, dims: dims)
-        try write(weight.path, header: FITSHeader(), pixels: conf, dims: dims)
-        return (imageHeader, confHeader)
-    }
-
-    private static func read(_ path: String, hdu: Int) throws(WrapperError) -> (FITSHeader, [Float], [Int]) {
-        do {
-            let file = try FITSFile.open(path)
-            defer { try? file.close() }
-            try file.moveTo(hdu: hdu)
-            let (_, dims) = try file.imageShape()
-            return (try file.header(), try file.readPixels(as: Float.self), dims)
-        } catch {
-            throw StackDriver.unreadable(path, error)
-        }
-    }
-
-    private static func write(_ path: String, header: FITSHeader, pixels: [Float], dims: [Int]) throws(WrapperError) {
-        guard dims.count == 2 else {
-            throw WrapperError(.wrongContents, file: path, "not a two-dimensional image (axes \(dims))")
-        }
-        try PlainCopy.write(pixels, width: dims[0], height: dims[1], header: header, to: URL(fileURLWithPath: path),
-                            source: path)
-    }
-
-    /// SWarp's co-added image and weight map.
-    static func readOutput(image: URL, weight: URL) throws(WrapperError) -> StackDriver.Coadd {
-        for url in [image, weight] where !FileManager.default.fileExists(atPath: url.path) {
-            throw WrapperError(.failed, tool: StackDriver.tool, "SWarp exited 0 but wrote no \(url.lastPathComponent)")
-        }
-        do {
-            let file = try FITSFile.open(image.path)
-            defer { try? file.close() }
-            let (_, dims) = try file.imageShape()
-            guard dims.count == 2 else {
-                throw WrapperError(.failed, tool: StackDriver.tool, "SWarp wrote a \(dims.count)-dimensional image")
-            }
-            let header = try file.header()
-            let pixels = try file.readPixels(as: Float.self)
-            let w = try FITSFile.open(weight.path)
-            defer { try? w.close() }
-            guard try w.imageShape().dimensions == dims else {
-                throw WrapperError(.failed, tool: StackDriver.tool, "SWarp's weight map does not match its image")
-            }
-            let weights = try w.readPixels(as: Float.self)
-            return StackDriver.Coadd(width: dims[0], height: dims[1], pixels: pixels, weights: weights,
-                                     header: header, referenceHeader: FITSHeader(),
-                                     referenceConfidenceHeader: FITSHeader(), seeing: [])
-        } catch let error as WrapperError {
-            throw error
-        } catch {
-            throw WrapperError(.failed, tool: StackDriver.tool, "cannot read SWarp's output \(image.lastPathComponent): \(error)")
-        }
     }
 }

@@ -1,20 +1,11 @@
 import FITS
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Writes a product and its confidence map under temporary names beside their final paths;
-/// ``commit()`` renames both, ``discard()`` removes them.
+/// Writes a stack or mosaic and its confidence map through ``ProductFiles`` (hidden temporary
+/// names beside the final paths; ``commit()`` makes both durable and renames them, ``discard()``
+/// removes them): the headers and confidence of each SWarp co-add.
 final class StackProductWriter {
-    let image: URL
-    let confidence: URL
-    let temporaryImage: URL
-    let temporaryConfidence: URL
-    /// The confidence map's file name as the headers give it (without a trailing `.part`).
-    let confidenceName: String
-    private var imageFile: FITSFile?
-    private var confidenceFile: FITSFile?
+    let files: ProductFiles
     private var primaryHeader = FITSHeader()
 
     /// Keywords of one detector that mean nothing on a mosaic (or are measured again).
@@ -22,62 +13,21 @@ final class StackProductWriter {
     static let remeasured: Set<String> = ["SKYLEVEL", "SKYNOISE", "ELLIPTIC", "SEEING", "CIR_CPM"]
 
     init(image: URL, confidence: URL) throws(WrapperError) {
-        self.image = image
-        self.confidence = confidence
-        let tag = UUID().uuidString.prefix(8)
-        temporaryImage = image.deletingLastPathComponent()
-            .appendingPathComponent(".\(image.lastPathComponent).\(tag).tmp")
-        temporaryConfidence = confidence.deletingLastPathComponent()
-            .appendingPathComponent(".\(confidence.lastPathComponent).\(tag).tmp")
-        var name = confidence.lastPathComponent
-        if name.hasSuffix(".part") { name = String(name.dropLast(".part".count)) }
-        confidenceName = name
-        for directory in Set([image.deletingLastPathComponent(), confidence.deletingLastPathComponent()]) {
-            do {
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            } catch {
-                throw WrapperError(.writeFailed, file: image.path,
-                                   "cannot make the directory \(directory.path): \(error.localizedDescription)")
-            }
-        }
-        do {
-            imageFile = try FITSFile.create(temporaryImage.path, overwrite: true)
-            confidenceFile = try FITSFile.create(temporaryConfidence.path, overwrite: true)
-        } catch {
-            discard()
-            throw WrapperError(.writeFailed, file: image.path, "cannot create the product: \(error)")
-        }
+        files = try ProductFiles(image: image, confidence: confidence)
     }
 
-    private func files() throws(WrapperError) -> (FITSFile, FITSFile) {
-        guard let imageFile, let confidenceFile else {
-            throw WrapperError(.writeFailed, file: image.path, "the product is already closed")
-        }
-        return (imageFile, confidenceFile)
-    }
-
-    /// The data-less primary HDU of both files.
+    /// The data-less primary HDU of both files (its DATE-OBS, DATE-END go on every extension).
     func writePrimaries(_ header: FITSHeader) throws(WrapperError) {
-        let (a, b) = try files()
+        try files.writePrimaries(header)
         primaryHeader = header
-        for (file, url) in [(a, image), (b, confidence)] {
-            do {
-                try file.createImage(bitpix: .uint8, dimensions: [])
-                try file.setKeys(header)
-                try file.writeChecksum()
-            } catch {
-                throw WrapperError(.writeFailed, file: url.path, "cannot write the primary header: \(error)")
-            }
-        }
     }
 
     /// One image extension (float32) and its confidence extension (int16, median 100 on pixels
     /// with weight).
     func append(_ coadd: StackDriver.Coadd, kind: StackProduct.Kind, frames: [StackInput],
                 detectorIndex: Int?, hdu: Int) throws(WrapperError) -> StackProduct.Extension {
-        let (imageFile, confidenceFile) = try files()
         let conf = Self.confidence(coadd.weights)
-        let (level, noise) = Self.skyStatistics(coadd.pixels, conf)
+        let (level, noise) = RobustStatistics.skyStatistics(coadd.pixels, confidence: conf)
         let reference = frames[0]
         let detector = detectorIndex.map { reference.detectors[$0] } ?? reference.detectors[0]
         let seeing = coadd.seeing.isEmpty ? nil : coadd.seeing.reduce(0, +) / Double(coadd.seeing.count)
@@ -96,7 +46,7 @@ final class StackProductWriter {
         if let seeing {
             header.set("SEEING", .double(Self.rounded(seeing)), comment: "[pixels] Mean FWHM of the inputs")
         }
-        header.set("CIR_CPM", .string("\(confidenceName)[\(hdu - 1)]"), comment: "Confidence map")
+        header.set("CIR_CPM", .string("\(files.confidenceName)[\(hdu - 1)]"), comment: "Confidence map")
         dates(&header)
         header.append(FITSCard("HISTORY", nil, comment: "SWarp weighted mean of \(frames.count) frames (\(kind.rawValue).swarp)"))
 
@@ -106,23 +56,8 @@ final class StackProductWriter {
                              detectorIndex: detectorIndex)
         dates(&confHeader)
 
-        let dims = [coadd.width, coadd.height]
-        do {
-            try imageFile.createImage(bitpix: .float32, dimensions: dims)
-            try imageFile.setKeys(header)
-            try imageFile.writePixels(coadd.pixels)
-            try imageFile.writeChecksum()
-        } catch {
-            throw WrapperError(.writeFailed, file: image.path, "cannot write HDU \(hdu): \(error)")
-        }
-        do {
-            try confidenceFile.createImage(bitpix: .int16, dimensions: dims)
-            try confidenceFile.setKeys(confHeader)
-            try confidenceFile.writePixels(conf)
-            try confidenceFile.writeChecksum()
-        } catch {
-            throw WrapperError(.writeFailed, file: confidence.path, "cannot write HDU \(hdu): \(error)")
-        }
+        try files.append(pixels: coadd.pixels, header: header, confidence: conf, confidenceHeader: confHeader,
+                         width: coadd.width, height: coadd.height, hdu: hdu)
         return StackProduct.Extension(hdu: hdu, camNum: kind == .stack ? detector.camNum : nil,
                                       width: coadd.width, height: coadd.height, magZpt: detector.magZpt,
                                       skyLevel: level, skyNoise: noise, seeing: seeing)
@@ -139,51 +74,11 @@ final class StackProductWriter {
         }
     }
 
-    /// Closes both files, makes them durable and renames them to their final names.
-    func commit() throws(WrapperError) {
-        let (a, b) = try files()
-        imageFile = nil
-        confidenceFile = nil
-        for (file, url) in [(a, image), (b, confidence)] {
-            do {
-                try file.close()
-            } catch {
-                throw WrapperError(.writeFailed, file: url.path, "cannot close the product: \(error)")
-            }
-        }
-        for (temporary, url) in [(temporaryImage, image), (temporaryConfidence, confidence)] {
-            if let problem = Self.sync(temporary.path) {
-                throw WrapperError(.writeFailed, file: url.path, "cannot sync \(temporary.lastPathComponent): \(problem)")
-            }
-        }
-        guard rename(temporaryConfidence.path, confidence.path) == 0 else {
-            throw WrapperError(.writeFailed, file: confidence.path,
-                               "cannot rename \(temporaryConfidence.lastPathComponent): \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporaryImage.path, image.path) == 0 else {
-            let problem = String(cString: strerror(errno))
-            unlink(confidence.path)
-            throw WrapperError(.writeFailed, file: image.path,
-                               "cannot rename \(temporaryImage.lastPathComponent): \(problem)")
-        }
-        for directory in Set([image.deletingLastPathComponent().path, confidence.deletingLastPathComponent().path]) {
-            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd >= 0 {
-                _ = fsync(fd)
-                close(fd)
-            }
-        }
-    }
+    /// Makes both files durable under their final names (``ProductFiles/commit()``).
+    func commit() throws(WrapperError) { try files.commit() }
 
-    /// Closes and removes the temporary files (after a failure).
-    func discard() {
-        try? imageFile?.close()
-        try? confidenceFile?.close()
-        imageFile = nil
-        confidenceFile = nil
-        unlink(temporaryImage.path)
-        unlink(temporaryConfidence.path)
-    }
+    /// Closes and removes the temporary files unless committed (``ProductFiles/discard()``).
+    func discard() { files.discard() }
 
     // MARK: - Helpers
 
@@ -209,9 +104,9 @@ final class StackProductWriter {
 
     /// Confidence from SWarp's weights: 100 × w / median(w > 0), at least 1 where w > 0.
     static func confidence(_ weights: [Float]) -> [Int16] {
-        var live = sample(weights) { $0 > 0 && $0.isFinite }
+        var live = RobustStatistics.liveSample(weights, weights: weights)
         guard !live.isEmpty else { return [Int16](repeating: 0, count: weights.count) }
-        let median = Double(select(&live, live.count / 2))
+        let median = Double(RobustStatistics.median(&live))
         guard median > 0 else { return [Int16](repeating: 0, count: weights.count) }
         let scale = Float(100 / median)
         return weights.withUnsafeBufferPointer { w in
@@ -225,63 +120,5 @@ final class StackProductWriter {
         }
     }
 
-    /// Median and 1.4826 × MAD of the pixels with confidence.
-    static func skyStatistics(_ pixels: [Float], _ conf: [Int16]) -> (Double, Double) {
-        var values = conf.withUnsafeBufferPointer { c in sampled(pixels) { c[$0] > 0 } }
-        values.removeAll { !$0.isFinite }
-        guard !values.isEmpty else { return (0, 0) }
-        let median = select(&values, values.count / 2)
-        var deviations = values.map { abs($0 - median) }
-        let mad = select(&deviations, deviations.count / 2)
-        return (Double(median), 1.4826 * Double(mad))
-    }
-
-    /// The values passing `keep`, from at most about 2²⁰ evenly spaced pixels.
-    private static func sample(_ values: [Float], _ keep: (Float) -> Bool) -> [Float] {
-        sampled(values) { keep(values[$0]) }
-    }
-
-    private static func sampled(_ values: [Float], where keep: (Int) -> Bool) -> [Float] {
-        let step = max(1, values.count >> 20)
-        var out: [Float] = []
-        out.reserveCapacity(values.count / step + 1)
-        values.withUnsafeBufferPointer { v in
-            var i = 0
-            while i < v.count {
-                if keep(i) { out.append(v[i]) }
-                i += step
-            }
-        }
-        return out
-    }
-
-    /// The k-th smallest value (quickselect, reorders `values`).
-    private static func select(_ values: inout [Float], _ k: Int) -> Float {
-        var low = 0, high = values.count - 1
-        while low < high {
-            let pivot = values[(low + high) / 2]
-            var i = low, j = high
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j {
-                    values.swapAt(i, j)
-                    i += 1
-                    j -= 1
-                }
-            }
-            if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
-        }
-        return values[k]
-    }
-
     private static func rounded(_ value: Double) -> Double { (value * 1e4).rounded() / 1e4 }
-
-    /// Nil on success, else the system's reason.
-    private static func sync(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
-        defer { close(fd) }
-        return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
-    }
 }

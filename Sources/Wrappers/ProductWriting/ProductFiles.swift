@@ -4,11 +4,13 @@ import Foundation
 import Glibc
 #endif
 
-/// Writes a difference image and its confidence map under hidden temporary names beside their
-/// final paths (`.NAME.xxxxxxxx.tmp`); ``commit()`` makes both durable and renames them,
-/// ``discard()`` removes them. The same protocol as ``StackProductWriter``, whose `append`
-/// is tied to SWarp co-adds.
-final class DiffProductWriter {
+/// A product and its confidence map as two FITS files written under hidden temporary names
+/// beside their final paths (`.NAME.xxxxxxxx.tmp`, one tag for both): ``commit()`` makes both
+/// durable and renames them (the confidence map first, so a product never names a missing map);
+/// ``discard()`` removes them unless they were committed, so a caller defers it. What goes into
+/// the HDUs is the caller's: ``StackProductWriter`` builds a stack's or mosaic's, ``DiaDriver``
+/// a difference image's.
+final class ProductFiles {
     let image: URL
     let confidence: URL
     let temporaryImage: URL
@@ -17,7 +19,9 @@ final class DiffProductWriter {
     let confidenceName: String
     private var imageFile: FITSFile?
     private var confidenceFile: FITSFile?
+    private var committed = false
 
+    /// Makes the destination directories and creates both temporary files.
     init(image: URL, confidence: URL) throws(WrapperError) {
         self.image = image
         self.confidence = confidence
@@ -46,17 +50,17 @@ final class DiffProductWriter {
         }
     }
 
-    private func files() throws(WrapperError) -> (FITSFile, FITSFile) {
+    /// Both open files with their final paths (for error messages).
+    private func files() throws(WrapperError) -> [(file: FITSFile, url: URL)] {
         guard let imageFile, let confidenceFile else {
             throw WrapperError(.writeFailed, file: image.path, "the product is already closed")
         }
-        return (imageFile, confidenceFile)
+        return [(imageFile, image), (confidenceFile, confidence)]
     }
 
     /// The data-less primary HDU of both files, with checksums.
     func writePrimaries(_ header: FITSHeader) throws(WrapperError) {
-        let (a, b) = try files()
-        for (file, url) in [(a, image), (b, confidence)] {
+        for (file, url) in try files() {
             do {
                 try file.createImage(bitpix: .uint8, dimensions: [])
                 try file.setKeys(header)
@@ -70,8 +74,7 @@ final class DiffProductWriter {
     /// Replaces the values of cards already in both primary headers (written by
     /// ``writePrimaries(_:)`` with placeholders, so nothing moves) and renews their checksums.
     func updatePrimaries(_ cards: FITSHeader) throws(WrapperError) {
-        let (a, b) = try files()
-        for (file, url) in [(a, image), (b, confidence)] {
+        for (file, url) in try files() {
             do {
                 try file.moveTo(hdu: 1)
                 for card in cards.cards {
@@ -88,32 +91,34 @@ final class DiffProductWriter {
     /// One float32 image extension and its int16 confidence extension, with checksums.
     func append(pixels: [Float], header: FITSHeader, confidence conf: [Int16], confidenceHeader: FITSHeader,
                 width: Int, height: Int, hdu: Int) throws(WrapperError) {
-        let (imageFile, confidenceFile) = try files()
+        let opened = try files()
+        try Self.appendImage(pixels, bitpix: .float32, header: header, width: width, height: height,
+                             to: opened[0].file, url: image, hdu: hdu)
+        try Self.appendImage(conf, bitpix: .int16, header: confidenceHeader, width: width, height: height,
+                             to: opened[1].file, url: confidence, hdu: hdu)
+    }
+
+    private static func appendImage<T: FITSNumeric>(_ pixels: [T], bitpix: BitPix, header: FITSHeader, width: Int,
+                                                    height: Int, to file: FITSFile, url: URL,
+                                                    hdu: Int) throws(WrapperError) {
         do {
-            try imageFile.createImage(bitpix: .float32, dimensions: [width, height])
-            try imageFile.setKeys(header)
-            try imageFile.writePixels(pixels)
-            try imageFile.writeChecksum()
+            try file.createImage(bitpix: bitpix, dimensions: [width, height])
+            try file.setKeys(header)
+            try file.writePixels(pixels)
+            try file.writeChecksum()
         } catch {
-            throw WrapperError(.writeFailed, file: image.path, "cannot write HDU \(hdu): \(error)")
-        }
-        do {
-            try confidenceFile.createImage(bitpix: .int16, dimensions: [width, height])
-            try confidenceFile.setKeys(confidenceHeader)
-            try confidenceFile.writePixels(conf)
-            try confidenceFile.writeChecksum()
-        } catch {
-            throw WrapperError(.writeFailed, file: confidence.path, "cannot write HDU \(hdu): \(error)")
+            throw WrapperError(.writeFailed, file: url.path, "cannot write HDU \(hdu): \(error)")
         }
     }
 
-    /// Closes both files, makes them durable and renames them to their final names (the
-    /// confidence map first, so a product never names a missing map).
+    /// Closes both files, makes them durable (fsync) and renames them to their final names, the
+    /// confidence map first; a failed second rename removes the first. The directories are
+    /// synced last.
     func commit() throws(WrapperError) {
-        let (a, b) = try files()
+        let opened = try files()
         imageFile = nil
         confidenceFile = nil
-        for (file, url) in [(a, image), (b, confidence)] {
+        for (file, url) in opened {
             do {
                 try file.close()
             } catch {
@@ -142,10 +147,13 @@ final class DiffProductWriter {
                 close(fd)
             }
         }
+        committed = true
     }
 
-    /// Closes and removes the temporary files (after a failure).
+    /// Closes and removes the temporary files, unless ``commit()`` succeeded (so it can be
+    /// deferred: it cleans up after any failure, a failed commit included).
     func discard() {
+        guard !committed else { return }
         try? imageFile?.close()
         try? confidenceFile?.close()
         imageFile = nil
