@@ -88,7 +88,10 @@ final class CurationHarness: @unchecked Sendable {
         var state: [String: String] = [:]
         let r = "'\(root.path)'"
         let queries = [
-            "Multiframe": "SELECT count(*) || ':' || md5(string_agg(replace(fileName || checksum || filterID || frameType || deprecated || catName, \(r), ''), ',' ORDER BY fileName)) FROM Multiframe",
+            // Products (and their confidence maps) carry the time they were made (CHECKSUM's comment),
+            // so their checksums are left out.
+            "Multiframe": "SELECT count(*) || ':' || md5(string_agg(replace(fileName || CASE WHEN fileName LIKE '%/products/%' THEN '' ELSE checksum END || filterID || frameType || deprecated || catName, \(r), ''), ',' ORDER BY fileName)) FROM Multiframe",
+            "Provenance": "SELECT count(*) || ':' || md5(string_agg(replace(p.fileName || i.fileName || v.inputOrder, \(r), ''), ',' ORDER BY p.fileName, v.inputOrder)) FROM Provenance v JOIN Multiframe p ON p.multiframeID = v.combiframeID JOIN Multiframe i ON i.multiframeID = v.multiframeID",
             "MultiframeDetector": "SELECT count(*) || ':' || md5(string_agg(replace(m.fileName || d.extNum || d.photZPCat || d.compFile, \(r), ''), ',' ORDER BY m.fileName, d.extNum)) FROM MultiframeDetector d JOIN Multiframe m USING (multiframeID)",
             "CurrentAstrometry": "SELECT count(*) || ':' || md5(string_agg(replace(m.fileName, \(r), '') || a.extNum || a.centralRa || a.centralDec, ',' ORDER BY m.fileName, a.extNum)) FROM CurrentAstrometry a JOIN Multiframe m USING (multiframeID)",
             "TransferLog": "SELECT count(*) || ':' || md5(string_agg(sourcePath || replace(fileName, \(r), '') || checksum || version || deprecated, ',' ORDER BY sourcePath, version)) FROM TransferLog",
