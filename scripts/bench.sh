@@ -44,3 +44,8 @@ wsa_start_dbrpcserver "$bench_dir" "$WSA_DATABASE" bench "$bench_password"
 # its own daemon on a fresh database; the night is simulated once into .wsa/bench-night/sim.
 "$WSA_BIN_DIR/wsabench" night --database "$WSA_DATABASE" --bin-dir "$WSA_BIN_DIR" --sql-dir sql \
   --size "${WSA_BENCH_SIZE:-2048}" --frames "${WSA_BENCH_FRAMES:-100}" --work "$root/.wsa/bench-night"
+
+# cu13 and cu14 beside bare SWarp and source-extractor on the same inputs (one LAS pointing, four
+# frames per passband; its own fresh database and daemon; simulated once into .wsa/bench-products/sim).
+"$WSA_BIN_DIR/wsabench" products --database "$WSA_DATABASE" --bin-dir "$WSA_BIN_DIR" --sql-dir sql \
+  --size "${WSA_BENCH_SIZE:-2048}" --exposures 4 --work "$root/.wsa/bench-products"

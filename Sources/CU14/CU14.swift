@@ -53,13 +53,29 @@ struct CU14: AsyncParsableCommand {
     static func extract(_ product: PendingExtraction, programme: ProgrammeInfo, ctx: CUContext, driver: AppDriver,
                         timeout: Duration) async throws -> (Int, Int) {
         try await ctx.withScratchDirectory { scratch in
+            // Extensions side by side, one source-extractor per core (wsa.sex runs each on one thread).
+            let work = product.extensions.sorted { $0.key < $1.key }
+            let jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
             var catalogues: [(Int16, ExtractedCatalogue)] = []
-            for (extNum, zeroPoint) in product.extensions.sorted(by: { $0.key < $1.key }) {
-                let catalogue = try await CatExDriver.extractSources(
-                    image: product.fileName, hdu: Int(extNum), weight: product.confName, zeroPoint: zeroPoint,
-                    exposureTime: product.expTime, appDriver: driver, workDirectory: scratch, timeout: timeout)
-                catalogues.append((extNum, catalogue))
+            try await withThrowingTaskGroup(of: (Int16, ExtractedCatalogue).self) { group in
+                var next = 0
+                func launch() {
+                    guard next < work.count else { return }
+                    let (extNum, zeroPoint) = work[next]
+                    next += 1
+                    group.addTask {
+                        (extNum, try await CatExDriver.extractSources(
+                            image: product.fileName, hdu: Int(extNum), weight: product.confName, zeroPoint: zeroPoint,
+                            exposureTime: product.expTime, appDriver: driver, workDirectory: scratch, timeout: timeout))
+                    }
+                }
+                for _ in 0..<jobs { launch() }
+                while let done = try await group.next() {
+                    catalogues.append(done)
+                    launch()
+                }
             }
+            catalogues.sort { $0.0 < $1.0 }
             var rows = 0
             try await ctx.step(programme: programme.name) { db, step in
                 try FileManager.default.createDirectory(at: db.transactionDirectory, withIntermediateDirectories: true)

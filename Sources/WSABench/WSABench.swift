@@ -9,5 +9,6 @@ struct WSABench: AsyncParsableCommand {
         commandName: "wsabench",
         abstract: "Measure our FITS and database paths against their references, side by side.",
         version: WSAVersion.current,
-        subcommands: [FITSBenchmark.self, CopyBenchmark.self, RPCBenchmark.self, NightBenchmark.self])
+        subcommands: [FITSBenchmark.self, CopyBenchmark.self, RPCBenchmark.self, NightBenchmark.self,
+                      ProductBenchmark.self])
 }
