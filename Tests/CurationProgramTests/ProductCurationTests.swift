@@ -408,6 +408,11 @@ struct ProductCurationTests {
             #expect(rerun.status == 0, "\(rerun.stderr)")
             #expect(try products(h, "stack").filter { $0.programme == "GPS" }.count == 4)
             try verifyFiles(h)
+            // The re-run removed the scratch directories the killed runs left.
+            let orphans = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+                .filter { $0.hasPrefix("wsa-cu13-") }
+                .filter { entry in Int32(entry.dropFirst("wsa-cu13-".count).prefix { $0 != "-" }).map { kill($0, 0) != 0 } ?? false }
+            #expect(orphans.isEmpty, "scratch directories of killed runs: \(orphans)")
         }
     }
 }

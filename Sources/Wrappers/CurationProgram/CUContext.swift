@@ -58,6 +58,7 @@ public final class CUContext: @unchecked Sendable {
             if !options.dryRun {
                 try ctx.prepareDirectories()
                 try ctx.moveQuarantined()
+                ctx.removeOrphanedScratch()
             }
             logger.info("\(program) \(WSAVersion.current) started: \(CommandLine.arguments.dropFirst().joined(separator: " "))")
             let summary = try await body(ctx)
@@ -198,6 +199,21 @@ public final class CUContext: @unchecked Sendable {
     public static func batches<T>(_ items: [T], of size: Int) -> [[T]] {
         let size = max(1, size)
         return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
+    }
+
+    /// Removes the scratch directories of this program's runs that were killed (their process
+    /// is gone) before they could remove them.
+    func removeOrphanedScratch() {
+        let fm = FileManager.default
+        let prefix = "wsa-\(program)-"
+        guard let entries = try? fm.contentsOfDirectory(atPath: fm.temporaryDirectory.path) else { return }
+        for entry in entries where entry.hasPrefix(prefix) {
+            guard let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }), pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try? fm.removeItem(at: fm.temporaryDirectory.appendingPathComponent(entry))
+            logger.info("removed \(entry) in \(fm.temporaryDirectory.path): left by a run that was killed")
+        }
     }
 
     /// Runs `body` with a scratch directory of this process, removed afterwards.
