@@ -65,7 +65,7 @@ struct NightBenchmark: AsyncParsableCommand {
         let runDir = root.appendingPathComponent("run")
         let fm = FileManager.default
         try? fm.removeItem(at: runDir)
-        for d in ["archive", "jpeg", "quarantine", "spool", "log", "out", "scratch"] {
+        for d in ["out", "scratch"] {
             try fm.createDirectory(at: runDir.appendingPathComponent(d), withIntermediateDirectories: true)
         }
         let out = runDir.appendingPathComponent("out")
@@ -75,18 +75,7 @@ struct NightBenchmark: AsyncParsableCommand {
         let nPointings = pointings ?? max(1, Int((Double(frames) / Double(perPointing * (exposures ?? 1))).rounded()))
         let simArgs = ["--seed", "\(seed)", "--size", "\(size)", "--programmes", programmes, "--nights", night,
                        "--pointings", "\(nPointings)", "--exposures", "\(exposures ?? 1)"]
-        let marker = sim.appendingPathComponent("COMPLETE.wsabench")
-        let wanted = simArgs.joined(separator: " ")
-        if (try? String(contentsOf: marker, encoding: .utf8)) != wanted {
-            try? fm.removeItem(at: sim)
-            let r = try Self.runProgram(tool("wfcamsim"), ["--out", sim.path, "--quiet", "--force"] + simArgs,
-                                        output: out.appendingPathComponent("wfcamsim"))
-            guard r.status == 0 else { throw ValidationError("wfcamsim failed: \(r.stderr)") }
-            try wanted.write(to: marker, atomically: true, encoding: .utf8)
-            print(String(format: "night      simulated in %.1f s: wfcamsim %@", r.seconds, wanted))
-        } else {
-            print("night      reusing \(sim.path): wfcamsim \(wanted)")
-        }
+        try Self.simulate(tool("wfcamsim"), simArgs, into: sim, output: out.appendingPathComponent("wfcamsim"), prefix: "night      ")
         let nights = try fm.contentsOfDirectory(atPath: sim.path).filter { $0.range(of: #"^\d{8}_v\d+$"#, options: .regularExpression) != nil }
             .sorted().map { sim.appendingPathComponent($0) }
         var deliveredFiles: [URL] = []
@@ -98,73 +87,16 @@ struct NightBenchmark: AsyncParsableCommand {
         print(String(format: "night      %d image frame(s) of 4×%d², %d file(s), %.0f MiB delivered", images.count, size,
                      deliveredFiles.count, Double(deliveredBytes) / 1_048_576))
 
-        // 2. A fresh database and its load server.
-        let admin = try PostgresConnection(database, applicationName: "wsabench night")
-        defer { admin.close() }
-        let dbName = "wsabench_night_\(UUID().uuidString.prefix(8).lowercased())"
-        try admin.execute(unsafeSQL: "CREATE DATABASE \(dbName)")
-        var dropDatabase = !keep
-        defer {
-            if dropDatabase { _ = try? admin.execute(unsafeSQL: "DROP DATABASE IF EXISTS \(dbName) WITH (FORCE)") }
-        }
-        let conninfo = try Self.conninfo(database, dbname: dbName)
-        let db = try PostgresConnection(conninfo, applicationName: "wsabench night")
-        defer { db.close() }
-        _ = try SchemaMigrator(directory: URL(fileURLWithPath: sqlDir)).migrate(on: db)
-
-        let password = UUID().uuidString
-        let users = runDir.appendingPathComponent("users")
-        let hashed = try Self.runProgram(tool("dbrpcserver"), ["hash-secret", "--user", "bench", "--role", "curator",
-                                                               "--iterations", "10000"],
-                                         stdin: password + "\n", output: out.appendingPathComponent("hash-secret"))
-        guard hashed.status == 0 else { throw ValidationError("dbrpcserver hash-secret failed: \(hashed.stderr)") }
-        try hashed.stdout.write(to: users, atomically: true, encoding: .utf8)
-        let spool = runDir.appendingPathComponent("spool"), logDir = runDir.appendingPathComponent("log")
-        let portFile = runDir.appendingPathComponent("port")
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: tool("dbrpcserver"))
-        daemon.arguments = ["serve", "--database", conninfo, "--users-file", users.path, "--port", "0", "--port-file", portFile.path]
-        daemon.environment = ProcessInfo.processInfo.environment.merging(
-            ["WSA_PATHS_SPOOL": spool.path, "WSA_PATHS_LOG": logDir.path, "WSA_LOGGING_LEVEL": "info"]) { $1 }
-        _ = fm.createFile(atPath: out.appendingPathComponent("daemon.out").path, contents: nil)
-        let daemonOut = try FileHandle(forWritingTo: out.appendingPathComponent("daemon.out"))
-        daemon.standardOutput = daemonOut
-        daemon.standardError = daemonOut
-        try daemon.run()
-        defer { Self.stop(daemon) }
-        var port: Int?
-        for _ in 0..<600 where port == nil {
-            try await Task.sleep(for: .milliseconds(50))
-            guard daemon.isRunning else { throw ValidationError("dbrpcserver exited at start (see \(out.path)/daemon.out)") }
-            port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        }
-        guard let port else { throw ValidationError("dbrpcserver did not start within 30 s") }
+        // 2. A fresh archive: database, load server and the CUs' environment (not timed).
+        let archive = try await BenchArchive.start(cluster: database, sqlDir: sqlDir, runDirectory: runDir, delivery: sim,
+                                                   daemon: tool("dbrpcserver"), label: "night")
+        defer { archive.close(keep: keep) }
+        let db = archive.db, conninfo = archive.conninfo
 
         // 3. cu1…cu4, one after another, as curate would run them.
-        let noConfig = runDir.appendingPathComponent("none.toml")
-        try "# wsabench night configures through WSA_* variables\n".write(to: noConfig, atomically: true, encoding: .utf8)
-        let environment = ProcessInfo.processInfo.environment.merging([
-            "WSA_CONFIG": noConfig.path,
-            "WSA_DATABASE_URL": conninfo,
-            "WSA_DATABASE_READER_URL": try Self.conninfo(database, dbname: dbName, user: "wsa_reader"),
-            "WSA_RPC_URL": "http://127.0.0.1:\(port)/RPC2",
-            "WSA_RPC_USER": "bench",
-            "WSA_RPC_PASSWORD": password,
-            "WSA_PATHS_DELIVERY": sim.path,
-            "WSA_PATHS_ARCHIVE": runDir.appendingPathComponent("archive").path,
-            "WSA_PATHS_JPEG": runDir.appendingPathComponent("jpeg").path,
-            "WSA_PATHS_QUARANTINE": runDir.appendingPathComponent("quarantine").path,
-            "WSA_PATHS_SPOOL": spool.path,
-            "WSA_PATHS_LOG": logDir.path,
-            "WSA_LOGGING_LEVEL": "info",
-            "WSA_LOGGING_STDERR": "never",
-        ]) { $1 }
         var cuSeconds: [String: Double] = [:]
         for cu in ["cu1", "cu2", "cu3", "cu4"] {
-            let r = try Self.runProgram(tool(cu), [], environment: environment, output: out.appendingPathComponent(cu))
-            guard r.status == 0 else {
-                throw ValidationError("\(cu) exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) (logs in \(logDir.path))")
-            }
+            let r = try archive.run(tool(cu), output: out.appendingPathComponent(cu))
             cuSeconds[cu] = r.seconds
             print(String(format: "  %@ %7.2f s wall, %6.2f s CPU  %@", cu, r.seconds, r.cpuSeconds,
                          r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -247,10 +179,9 @@ struct NightBenchmark: AsyncParsableCommand {
                      total, unavoidable, cp.seconds, decodeSeconds, psqlSeconds, total / unavoidable))
 
         if keep {
-            dropDatabase = false
-            print("kept: database \(dbName), \(runDir.path)")
+            print("kept: database \(archive.name), \(runDir.path)")
         } else {
-            Self.stop(daemon)
+            archive.close(keep: false)
             try? fm.removeItem(at: runDir)
         }
     }
@@ -385,6 +316,22 @@ struct NightBenchmark: AsyncParsableCommand {
                       stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
         if output == nil { try? fm.removeItem(at: outURL); try? fm.removeItem(at: errURL) }
         return ran
+    }
+
+    /// Simulates into `sim` with wfcamsim `arguments`, unless `sim` already holds that simulation
+    /// (its COMPLETE.wsabench marker names the same arguments); prints which, after `prefix`.
+    static func simulate(_ wfcamsim: String, _ arguments: [String], into sim: URL, output: URL, prefix: String) throws {
+        let marker = sim.appendingPathComponent("COMPLETE.wsabench")
+        let wanted = arguments.joined(separator: " ")
+        if (try? String(contentsOf: marker, encoding: .utf8)) != wanted {
+            try? FileManager.default.removeItem(at: sim)
+            let r = try runProgram(wfcamsim, ["--out", sim.path, "--quiet", "--force"] + arguments, output: output)
+            guard r.status == 0 else { throw ValidationError("wfcamsim failed: \(r.stderr)") }
+            try wanted.write(to: marker, atomically: true, encoding: .utf8)
+            print(String(format: "%@simulated in %.1f s: wfcamsim %@", prefix, r.seconds, wanted))
+        } else {
+            print("\(prefix)reusing \(sim.path): wfcamsim \(wanted)")
+        }
     }
 
     /// Stops the daemon: SIGTERM, then SIGKILL after 10 s.
