@@ -27,8 +27,11 @@ import Glibc
 /// renames only after its database rows commit passes `NAME.part` paths: the headers then name
 /// the final files (CIR_CPM drops a trailing `.part`).
 ///
-/// The calls block the calling thread while they read and write FITS; SWarp runs without
-/// blocking it.
+/// The copies, and reading SWarp's output into the product, run on threads of their own (see
+/// `StackPipeline.swift`): a stack's detectors are pipelined — detector k+1's inputs are copied
+/// and detector k−1's extension written while SWarp co-adds detector k — and copies made while
+/// SWarp is idle use every core. The product's bytes do not depend on the schedule. The primary
+/// headers and the final commit block the calling thread briefly.
 public enum StackDriver {
     /// Stacks `inputs` (frames of one pointing and passband, each with the same detectors).
     ///
@@ -119,26 +122,64 @@ public enum StackDriver {
         let primary = try primaryHeader(kind, frames)
         try writer.writePrimaries(primary)
 
+        // Each detector's copies run while SWarp co-adds the one before, and its extension is
+        // written while SWarp co-adds the one after (in HDU order, one at a time). Copies with
+        // SWarp idle use every core. Results are taken in the order a detector-by-detector run
+        // meets them, so a failure throws what it threw; every piece of work is awaited before
+        // anything is thrown, so the deferred clean-up finds nothing still running.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let shared = SharedWriter(writer)
         var extensions: [StackProduct.Extension] = []
         switch kind {
         case .stack:
+            var copied = await copyDetector(0, of: frames, in: work, jobs: cores)
+            var pending: (inputs: CopiedInputs, detector: Int)?
             for k in reference.detectors.indices {
-                let directory = work.appendingPathComponent("detector\(k + 1)", isDirectory: true)
-                let parts = frames.map { (frame: $0, detector: $0.detectors[k]) }
-                let coadd = try await coadd(parts, reference: (reference, reference.detectors[k]),
-                                            in: directory, config: config, appDriver: appDriver,
-                                            timeout: timeout)
-                extensions.append(try writer.append(coadd, kind: kind, frames: frames, detectorIndex: k,
-                                                    hdu: k + 2))
-                try? FileManager.default.removeItem(at: directory)
+                let inputs: CopiedInputs
+                switch copied {
+                case .copied(let c)?:
+                    inputs = c
+                case .failed(let error)?:
+                    if let done = await writePending(pending, to: shared, frames: frames) {
+                        extensions.append(try done.get())
+                    }
+                    throw error
+                case .cancelled?, nil:
+                    if let done = await writePending(pending, to: shared, frames: frames) {
+                        extensions.append(try done.get())
+                    }
+                    throw cancelledBeforeSwarp
+                }
+                async let nextCopy = copyDetector(k + 1, of: frames, in: work, jobs: 1)
+                async let written = writePending(pending, to: shared, frames: frames)
+                var swarpFailure: WrapperError?
+                do {
+                    try await runSwarp(inputs, config: config, appDriver: appDriver, timeout: timeout)
+                } catch {
+                    swarpFailure = error
+                }
+                let done = await written
+                copied = await nextCopy
+                if let done { extensions.append(try done.get()) }
+                if let swarpFailure { throw swarpFailure }
+                pending = (inputs, k)
+            }
+            if let done = await writePending(pending, to: shared, frames: frames) {
+                extensions.append(try done.get())
             }
         case .mosaic:
             let directory = work.appendingPathComponent("mosaic", isDirectory: true)
             let parts = frames.flatMap { frame in frame.detectors.map { (frame: frame, detector: $0) } }
-            let coadd = try await coadd(parts, reference: (reference, reference.detectors[0]),
-                                        in: directory, config: config, appDriver: appDriver,
-                                        timeout: timeout)
-            extensions.append(try writer.append(coadd, kind: kind, frames: frames, detectorIndex: nil, hdu: 2))
+            let inputs: CopiedInputs
+            switch await copyInputs(parts, reference: (reference, reference.detectors[0]), into: directory,
+                                    jobs: cores) {
+            case .copied(let c): inputs = c
+            case .failed(let error): throw error
+            case .cancelled: throw cancelledBeforeSwarp
+            }
+            try await runSwarp(inputs, config: config, appDriver: appDriver, timeout: timeout)
+            extensions.append(try await writeOutput(inputs, to: shared, kind: kind, frames: frames,
+                                                    detectorIndex: nil, hdu: 2).get())
         }
         try writer.commit()
         return StackProduct(
@@ -191,41 +232,6 @@ public enum StackDriver {
         var referenceConfidenceHeader: FITSHeader
         /// SEEING of the extensions that went in.
         var seeing: [Double]
-    }
-
-    /// Copies the extensions for SWarp (uncompressed, with FLXSCALE), runs it, reads the result.
-    private static func coadd(_ parts: [(frame: StackInput, detector: StackInput.Detector)],
-                              reference: (frame: StackInput, detector: StackInput.Detector),
-                              in directory: URL, config: URL, appDriver: AppDriver,
-                              timeout: Duration?) async throws(WrapperError) -> Coadd {
-        try WorkDirectory.create(directory)
-        let zeroPoint = reference.detector.zeroPoint(airmass: reference.frame.airmass)
-        var names: [String] = []
-        var referenceHeaders: (FITSHeader, FITSHeader)?
-        for (i, part) in parts.enumerated() {
-            let name = String(format: "in%05d.fits", i + 1)
-            let z = part.detector.zeroPoint(airmass: part.frame.airmass)
-            let scale = reference.frame.expTime / part.frame.expTime * pow(10, 0.4 * (zeroPoint - z))
-            let headers = try StackSwarpFiles.writeInput(part.frame, hdu: part.detector.hdu, scale: scale,
-                                                    image: directory.appendingPathComponent(name),
-                                                    weight: directory.appendingPathComponent(StackSwarpFiles.weightName(name)))
-            if part.frame.image == reference.frame.image && part.detector.hdu == reference.detector.hdu {
-                referenceHeaders = headers
-            }
-            names.append(name)
-        }
-        let list = directory.appendingPathComponent("inputs.lis")
-        do {
-            try Data((names.joined(separator: "\n") + "\n").utf8).write(to: list)
-        } catch {
-            throw WrapperError(.writeFailed, file: list.path, "cannot write the SWarp input list: \(error.localizedDescription)")
-        }
-        var coadd = try await StackSwarpFiles.run("@inputs.lis", config: config, output: "coadd.fits", in: directory,
-                                                  appDriver: appDriver, timeout: timeout)
-        coadd.referenceHeader = referenceHeaders?.0 ?? FITSHeader()
-        coadd.referenceConfidenceHeader = referenceHeaders?.1 ?? FITSHeader()
-        coadd.seeing = parts.compactMap(\.detector.seeing)
-        return coadd
     }
 
     static func unreadable(_ path: String, _ error: any Error) -> WrapperError {

@@ -49,14 +49,26 @@ enum StackSwarpFiles {
     /// weight map (``weightName(_:)``) there, and reads them.
     static func run(_ input: String, config: URL, output: String, in directory: URL, appDriver: AppDriver,
                     timeout: Duration?) async throws(WrapperError) -> StackDriver.Coadd {
+        try await swarp(input, config: config, output: output, in: directory, appDriver: appDriver, timeout: timeout)
+        return try readOutput(output, in: directory)
+    }
+
+    /// Only SWarp's run of ``run(_:config:output:in:appDriver:timeout:)`` (its exit status
+    /// checked); ``readOutput(_:in:)`` reads what it wrote.
+    static func swarp(_ input: String, config: URL, output: String, in directory: URL, appDriver: AppDriver,
+                      timeout: Duration?) async throws(WrapperError) {
         let result = try await appDriver.run(
             StackDriver.tool, arguments: [input, "-c", config.path,
                                           "-IMAGEOUT_NAME", output, "-WEIGHTOUT_NAME", weightName(output),
                                           "-RESAMPLE_DIR", ".", "-VMEM_DIR", "."],
             workingDirectory: directory.path, timeout: timeout)
         try result.checkSuccess()
-        return try readOutput(image: directory.appendingPathComponent(output),
-                              weight: directory.appendingPathComponent(weightName(output)))
+    }
+
+    /// SWarp's co-added image `output` in `directory` and its weight map.
+    static func readOutput(_ output: String, in directory: URL) throws(WrapperError) -> StackDriver.Coadd {
+        try readOutput(image: directory.appendingPathComponent(output),
+                       weight: directory.appendingPathComponent(weightName(output)))
     }
 
     /// SWarp's co-added image and weight map.
