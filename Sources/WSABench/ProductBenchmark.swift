@@ -373,24 +373,10 @@ enum PlainFITS {
         return (source, primary)
     }
 
-    /// The cards worth carrying to a plain copy: no structure, compression or checksums.
+    /// The cards worth carrying to a plain copy (as Wrappers' PlainCopy), without FLXSCALE.
     static func carriedOver(_ header: FITSHeader) -> FITSHeader {
-        FITSHeader(header.cards.filter { card in
-            let key = card.keyword.uppercased()
-            guard card.value != nil, !structural.contains(key) else { return false }
-            return !structuralPrefixes.contains { key.hasPrefix($0) }
-        })
+        FITSHeader(header.cards.filter { PlainCopy.keep($0) && $0.keyword.uppercased() != "FLXSCALE" })
     }
-
-    static let structural: Set<String> = [
-        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "BSCALE", "BZERO", "BLANK",
-        "TFIELDS", "CHECKSUM", "DATASUM", "EXTNAME", "EXTVER", "INHERIT", "END", "FLXSCALE",
-    ]
-    static let structuralPrefixes = [
-        "NAXIS", "TTYPE", "TFORM", "TUNIT", "TSCAL", "TZERO", "TNULL", "ZIMAGE", "ZBITPIX", "ZNAXIS", "ZTILE",
-        "ZCMPTYPE", "ZNAME", "ZVAL", "ZQUANTIZ", "ZDITHER", "ZSIMPLE", "ZEXTEND", "ZTENSION", "ZPCOUNT",
-        "ZGCOUNT", "ZHECKSUM", "ZDATASUM", "ZBLANK", "ZSCALE", "ZZERO", "ZMASKCMP",
-    ]
 
     /// What cu13 does with one co-add after SWarp, roughly: reads image and weight, writes a
     /// float32 image and an int16 confidence map (weights scaled to a median of 100) with
@@ -405,23 +391,7 @@ enum PlainFITS {
         let weights = try w.readPixels(as: Float.self)
         try w.close()
         var positive = weights.filter { $0 > 0 }
-        let median: Float = positive.isEmpty ? 1 : {
-            let mid = positive.count / 2
-            positive.withUnsafeMutableBufferPointer { b in
-                var lo = 0, hi = b.count - 1  // quickselect
-                while lo < hi {
-                    let pivot = b[(lo + hi) / 2]
-                    var i = lo, j = hi
-                    while i <= j {
-                        while b[i] < pivot { i += 1 }
-                        while b[j] > pivot { j -= 1 }
-                        if i <= j { b.swapAt(i, j); i += 1; j -= 1 }
-                    }
-                    if mid <= j { hi = j } else if mid >= i { lo = i } else { break }
-                }
-            }
-            return positive[mid]
-        }()
+        let median: Float = positive.isEmpty ? 1 : RobustStatistics.median(&positive)
         let conf = weights.map { Int16(clamping: Int(($0 / median * 100).rounded())) }
         let image = directory.appendingPathComponent("product.fit"), confidence = directory.appendingPathComponent("product_conf.fit")
         for (url, write) in [(image, { (o: FITSFile) in

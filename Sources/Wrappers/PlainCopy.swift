@@ -3,7 +3,7 @@ import Foundation
 
 /// Plain (uncompressed, single-image) copies of one image HDU, for the external tools
 /// (source-extractor, SWarp), which cannot read tile-compressed images.
-enum PlainCopy {
+public enum PlainCopy {
     /// What the driver learnt from the image while copying it.
     struct Image {
         var copy: URL
@@ -126,8 +126,9 @@ enum PlainCopy {
         }
     }
 
-    /// Structural, compression and checksum keywords are the new file's own business.
-    static func keep(_ card: FITSCard) -> Bool {
+    /// Whether a header card is carried to a plain copy: structural, compression and checksum
+    /// keywords are the new file's own business.
+    public static func keep(_ card: FITSCard) -> Bool {
         let key = card.keyword.uppercased()
         if card.value == nil { return false }  // COMMENT, HISTORY, blank
         if ["SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "BSCALE", "BZERO",

@@ -81,6 +81,20 @@ final class CurationHarness: @unchecked Sendable {
                               outputFile: root.appendingPathComponent("\(program)-\(UUID().uuidString.prefix(6)).out").path)
     }
 
+    /// Starts `program` and SIGKILLs it after `delay` seconds (a blocking sleep: the kill must
+    /// land at this moment, however busy the task pool is). Returns false if it had already ended.
+    func killAfter(_ delay: Double, _ program: String, _ arguments: [String] = []) throws -> Bool {
+        let process = try start(program, arguments)
+        usleep(UInt32(delay * 1_000_000))
+        guard process.isRunning else {
+            _ = process.wait()
+            return false
+        }
+        process.signal(SIGKILL)
+        _ = process.wait()
+        return true
+    }
+
     func count(_ sql: String) throws -> Int { try admin.queryValue(Int.self, PostgresQuery(unsafeSQL: sql)) }
 
     /// A digest of what the chain wrote: row counts and the checksums and keys of every table.

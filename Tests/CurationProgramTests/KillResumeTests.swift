@@ -36,15 +36,7 @@ struct KillResumeTests {
     func killRounds(_ h: CurationHarness, _ program: String, delays: [Double]) async throws -> Int {
         var kills = 0
         for delay in delays {
-            let process = try h.start(program, ["--frames-per-step", "2"])
-            // A blocking sleep: the kill must land at this moment, however busy the task pool is.
-            usleep(UInt32(delay * 1_000_000))
-            guard process.isRunning else {
-                _ = process.wait()
-                break
-            }
-            process.signal(SIGKILL)
-            _ = process.wait()
+            guard try h.killAfter(delay, program, ["--frames-per-step", "2"]) else { break }
             kills += 1
             try noRowsOfUnfinishedRuns(h)
             try await waitForOpenRuns(h)

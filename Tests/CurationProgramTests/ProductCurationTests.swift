@@ -380,14 +380,7 @@ struct ProductCurationTests {
 
             var kills = 0
             for delay in [0.4, 1.0, 1.8, 2.6] {
-                let process = try h.start("cu13", ["--programme", "GPS"])
-                usleep(UInt32(delay * 1_000_000))
-                guard process.isRunning else {
-                    _ = process.wait()
-                    break
-                }
-                process.signal(SIGKILL)
-                _ = process.wait()
+                guard try h.killAfter(delay, "cu13", ["--programme", "GPS"]) else { break }
                 kills += 1
                 for table in ["Multiframe", "MultiframeDetector", "CurrentAstrometry", "Provenance"] {
                     #expect(try h.count("""

@@ -2,12 +2,12 @@
 /// ``DiffImaging``: quickselect, median, 1.4826 × MAD (σ for Gaussian noise), evenly spaced
 /// samples of large images, and a product's SKYLEVEL / SKYNOISE. The median of n values is the
 /// (n / 2)-th smallest (0-based: the upper one when n is even); nothing is interpolated.
-enum RobustStatistics {
+public enum RobustStatistics {
     /// σ = `madToSigma` × MAD for Gaussian noise.
-    static let madToSigma = 1.4826
+    public static let madToSigma = 1.4826
 
     /// The k-th smallest value (0-based; quickselect, reorders `values`).
-    static func select(_ values: inout [Float], _ k: Int) -> Float {
+    public static func select(_ values: inout [Float], _ k: Int) -> Float {
         var low = 0, high = values.count - 1
         while low < high {
             let pivot = values[(low + high) / 2]
@@ -27,7 +27,7 @@ enum RobustStatistics {
     }
 
     /// The median of non-empty `values` (reorders them).
-    static func median(_ values: inout [Float]) -> Float {
+    public static func median(_ values: inout [Float]) -> Float {
         select(&values, values.count / 2)
     }
 
