@@ -6,7 +6,7 @@ import Darwin
 #endif
 
 /// Locale-independent UTC date formatting, cheap enough to call for every log line.
-enum UTCTime {
+public enum UTCTime {
     /// Broken-down UTC time of `date`, with milliseconds.
     private static func components(_ date: Date) -> (tm, Int) {
         let interval = date.timeIntervalSince1970
@@ -37,6 +37,13 @@ enum UTCTime {
         let (t, ms) = components(date)
         return "\(pad(t.tm_year + 1900, 4))\(pad(t.tm_mon + 1, 2))\(pad(t.tm_mday, 2))T"
             + "\(pad(t.tm_hour, 2))\(pad(t.tm_min, 2))\(pad(t.tm_sec, 2)).\(pad(Int32(ms), 3))Z"
+    }
+
+    /// yyyymmddhhmmss as a number (the WSA's fileTimeStamp).
+    public static func timeStamp(_ date: Date) -> Int64 {
+        let (t, _) = components(date)
+        return Int64(t.tm_year + 1900) * 10_000_000_000 + Int64(t.tm_mon + 1) * 100_000_000 + Int64(t.tm_mday) * 1_000_000
+            + Int64(t.tm_hour) * 10_000 + Int64(t.tm_min) * 100 + Int64(t.tm_sec)
     }
 
     /// RFC 5322 date: `Sat, 01 Mar 2025 23:59:59 +0000`.

@@ -1,3 +1,4 @@
+import Curation
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +44,7 @@ public let supersededByNewerProduct = 2
 extension CUContext {
     /// The next free version of a product whose file names start with `stem` (1 for a new one).
     public func nextProductVersion(stem: String) throws -> Int32 {
-        try query.latestVersion(ofProductsLike: stem) + 1
+        try query.latestVersion(ofFilesStartingWith: stem) + 1
     }
 
     /// Ingests `products` within `step`: a Multiframe, MultiframeDetector and CurrentAstrometry
@@ -55,7 +56,7 @@ extension CUContext {
                                compression: CompressOptions = .init()) async throws -> Int {
         guard !products.isEmpty else { return 0 }
         let ids = try await db.reserveIDs("Multiframe", count: 2 * products.count)
-        let stamp = Self.timeStamp()
+        let stamp = UTCTime.timeStamp(Date())
         var frames: [(ImageMetadata, FrameRecord)] = []
         var provenance: [ProvenanceRecord] = []
         var detectors = 0
@@ -132,10 +133,10 @@ extension CUContext {
             if name.hasPrefix("."), name.hasSuffix(".tmp") { temporaries.append(url) }
         }
         let finals = parts.map { $0.deletingPathExtension() }
-        let committed = try query.ingestedFiles(finals.map(\.path))
+        let committed = try query.multiframeIDs(fileNames: finals.map(\.path))
         var renamed = 0, removed = 0
         for (part, final) in zip(parts, finals) {
-            if committed.contains(final.path) {
+            if committed[final.path] != nil {
                 try? Self.move(part, to: final)
                 renamed += 1
                 logger.info("renamed \(part.path) to \(final.path): its rows had committed")
@@ -167,15 +168,5 @@ extension CUContext {
     private static func size(_ url: URL) throws -> Int64 {
         let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
         return (attributes[.size] as? NSNumber)?.int64Value ?? -99_999_999
-    }
-
-    /// Now as yyyymmddhhmmss (UTC).
-    static func timeStamp() -> Int64 {
-        var t = time(nil)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let text = String(format: "%04d%02d%02d%02d%02d%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                          parts.tm_hour, parts.tm_min, parts.tm_sec)
-        return Int64(text) ?? -99_999_999
     }
 }

@@ -73,8 +73,8 @@ public enum DiaDriver {
         defer { files.discard() }  // after a failure; nothing once committed
 
         let h2Primary = try readPrimary(h2.image)
-        // Placeholder values now, the real ones (means over the detectors) at the end: the same
-        // cards, so the header does not grow.
+        // Provisional values now, the means over the detectors at the end: the same cards, so
+        // the header does not grow.
         try files.writePrimaries(DiffHeaderCards.primary(h2Primary: h2Primary, h2: h2, k: k, extensions: []))
 
         var extensions: [DiffProduct.Extension] = []

@@ -72,7 +72,7 @@ final class ProductFiles {
     }
 
     /// Replaces the values of cards already in both primary headers (written by
-    /// ``writePrimaries(_:)`` with placeholders, so nothing moves) and renews their checksums.
+    /// ``writePrimaries(_:)`` with provisional values, so nothing moves) and renews their checksums.
     func updatePrimaries(_ cards: FITSHeader) throws(WrapperError) {
         for (file, url) in try files() {
             do {

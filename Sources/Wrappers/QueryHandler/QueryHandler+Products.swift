@@ -13,7 +13,6 @@ public struct ProductInput: Sendable, Hashable {
     public var raBase: Double
     public var decBase: Double
     public var mjdObs: Double
-    public var frameType: String
 }
 
 /// A product of CU13 to make, or to make again: `inputs` is everything it must hold (the
@@ -60,7 +59,6 @@ public struct PendingDiff: Sendable, Hashable {
 public struct PendingExtraction: Sendable, Hashable {
     public var multiframeID: Int64
     public var fileName: String
-    public var frameType: String
     public var confName: String
     public var programmeID: Int32
     public var filterID: Int16
@@ -91,7 +89,7 @@ extension QueryHandler {
             }
         }
         guard !required.isEmpty else { return [] }
-        let frames = try productInputs(programmeID: programmeID, frameType: "normal")
+        let frames = try currentFrames(programmeID: programmeID)
         let products = try existingProducts(programmeID: programmeID, frameTypes: ["stack", "mosaic"])
         var pending: [PendingProduct] = []
         for rule in required {
@@ -124,7 +122,7 @@ extension QueryHandler {
     public func findNonDiffed(programmeID: Int32, lineFilter: String, continuumFilter: String) throws(WrapperError)
         -> [PendingDiff]
     {
-        let frames = try productInputs(programmeID: programmeID, frameType: "normal")
+        let frames = try currentFrames(programmeID: programmeID)
         let lines = frames.filter { $0.filterName == lineFilter }
         let continua = frames.filter { $0.filterName == continuumFilter }
         let diffs = try existingProducts(programmeID: programmeID, frameTypes: ["diff"])
@@ -166,7 +164,7 @@ extension QueryHandler {
     public func productsToExtract(programmeID: Int32? = nil) throws(WrapperError) -> [PendingExtraction] {
         try run("find products to extract") {
             try connection.query("""
-                SELECT m.multiframeID, m.fileName, m.frameType, c.fileName AS confname, m.programmeID, m.filterID,
+                SELECT m.multiframeID, m.fileName, c.fileName AS confname, m.programmeID, m.filterID,
                        p.detectionTable, m.expTime,
                        array_to_string(ARRAY(SELECT d.extNum || ':' || (d.photZPCat - CASE
                                                  WHEN d.extinctionCat > -1e8 AND m.amStart > -1e8 AND m.amEnd > -1e8
@@ -187,7 +185,7 @@ extension QueryHandler {
                 }
                 return PendingExtraction(
                     multiframeID: try row.decode(Int64.self, "multiframeid"), fileName: try row.decode(String.self, "filename"),
-                    frameType: try row.decode(String.self, "frametype"), confName: try row.decode(String.self, "confname"),
+                    confName: try row.decode(String.self, "confname"),
                     programmeID: try row.decode(Int32.self, "programmeid"), filterID: try row.decode(Int16.self, "filterid"),
                     detectionTable: try row.decode(String.self, "detectiontable"), extensions: zeroPoints,
                     expTime: Double(try row.decode(Float.self, "exptime")))
@@ -195,8 +193,9 @@ extension QueryHandler {
         }
     }
 
-    /// The highest version of a product file name in Multiframe (0 when there is none).
-    public func latestVersion(ofProductsLike prefix: String) throws(WrapperError) -> Int32 {
+    /// The highest version among the Multiframe files whose names start with `prefix` (0 when
+    /// there is none).
+    public func latestVersion(ofFilesStartingWith prefix: String) throws(WrapperError) -> Int32 {
         try run("read product versions") {
             try connection.query("SELECT coalesce(max(version), 0)::integer AS v FROM Multiframe WHERE starts_with(fileName, $1)",
                                  [.text(prefix)]).first.map { try $0.decode(Int32.self, "v") } ?? 0
@@ -216,33 +215,26 @@ extension QueryHandler {
         }
     }
 
-    /// Which of these files have a Multiframe row (committed products).
-    public func ingestedFiles(_ fileNames: [String]) throws(WrapperError) -> Set<String> {
-        guard !fileNames.isEmpty else { return [] }
-        return try run("look up ingested files") {
-            Set(try connection.query("SELECT fileName FROM Multiframe WHERE fileName = ANY($1::text[])",
-                                     [.text(Self.textArray(fileNames))]).map { try $0.decode(String.self, "filename") })
-        }
-    }
-
     // MARK: Helpers
 
-    private func productInputs(programmeID: Int32, frameType: String) throws(WrapperError) -> [ProductInput] {
+    /// The current frames (frameType normal) of `programmeID` with a current confidence map and a
+    /// base position, none of their files quarantined.
+    private func currentFrames(programmeID: Int32) throws(WrapperError) -> [ProductInput] {
         try run("list frames for products") {
             try connection.query("""
                 SELECT m.multiframeID, m.fileName, c.fileName AS confname, m.filterID, f.shortName, m.raBase, m.decBase,
-                       m.mjdObs, m.frameType
+                       m.mjdObs
                 FROM Multiframe m JOIN Filter f USING (filterID) JOIN Multiframe c ON c.multiframeID = m.confID
-                WHERE m.programmeID = $1 AND m.frameType = $2 AND m.deprecated = 0 AND c.deprecated = 0
+                WHERE m.programmeID = $1 AND m.frameType = 'normal' AND m.deprecated = 0 AND c.deprecated = 0
                   AND m.raBase > -1e8 AND m.decBase > -1e8
                   AND NOT EXISTS (SELECT 1 FROM Quarantine q WHERE q.fileName IN (m.fileName, c.fileName))
                 ORDER BY m.mjdObs, m.fileName
-                """, [.int32(programmeID), .text(frameType)]).map {
+                """, [.int32(programmeID)]).map {
                 ProductInput(multiframeID: try $0.decode(Int64.self, "multiframeid"), fileName: try $0.decode(String.self, "filename"),
                              confName: try $0.decode(String.self, "confname"), filterID: try $0.decode(Int16.self, "filterid"),
                              filterName: try $0.decode(String.self, "shortname"),
                              raBase: try $0.decode(Double.self, "rabase") * 15, decBase: try $0.decode(Double.self, "decbase"),
-                             mjdObs: try $0.decode(Double.self, "mjdobs"), frameType: try $0.decode(String.self, "frametype"))
+                             mjdObs: try $0.decode(Double.self, "mjdobs"))
             }
         }
     }

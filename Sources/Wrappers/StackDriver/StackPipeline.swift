@@ -1,3 +1,4 @@
+import Curation
 import FITS
 import Foundation
 
@@ -28,14 +29,6 @@ extension StackDriver {
         case cancelled
     }
 
-    /// Set once: the copies still to start are not made.
-    private final class StopFlag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var stopped = false
-        func set() { lock.withLock { stopped = true } }
-        var isSet: Bool { lock.withLock { stopped } }
-    }
-
     /// The product writer, used by one thread at a time: each extension is written only after
     /// the previous one is (the pipeline awaits it), and nothing else touches it meanwhile.
     final class SharedWriter: @unchecked Sendable {
@@ -53,11 +46,11 @@ extension StackDriver {
             return .failed(error)
         }
         let zeroPoint = reference.detector.zeroPoint(airmass: reference.frame.airmass)
-        let stop = StopFlag()
+        let stop = Locked(false)  // set once: the copies still to start are not made
         let items = parts.enumerated().map { (index: $0.offset, part: $0.element) }
         let results = await withTaskCancellationHandler {
             await parallelMap(items, jobs: jobs) { item throws -> (FITSHeader, FITSHeader)? in
-                guard !stop.isSet else { return nil }
+                guard !stop.withLock({ $0 }) else { return nil }
                 let part = item.part
                 let name = inputName(item.index)
                 let z = part.detector.zeroPoint(airmass: part.frame.airmass)
@@ -69,12 +62,12 @@ extension StackDriver {
                                                        weight: directory.appendingPathComponent(StackSwarpFiles.weightName(name)))
                     }
                 } catch {
-                    stop.set()
+                    stop.withLock { $0 = true }
                     throw error
                 }
             }
         } onCancel: {
-            stop.set()
+            stop.withLock { $0 = true }
         }
         // Copies are claimed in order, so none after a failure was skipped for it and the first
         // failure listed is the first a one-by-one copy would meet.
