@@ -1,14 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Settings shared by every Swift target.
+/// Settings shared by every Swift target (as Hummingbird does): an import is internal unless
+/// it says `public import`, and a member is visible only in a file that imports its module, so
+/// the compiler holds the layering.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 /// A curation program sees the wrapper layer and the argument parser only.
 let cuDependencies: [Target.Dependency] = [
-    "Wrappers", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    "CurationProgram", "Wrappers", "Drivers", "AppDriver",
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 
 let package = Package(
@@ -51,13 +56,17 @@ let package = Package(
                        providers: [.apt(["libpq-dev"])]),
 
         // Foundations.
+        .target(name: "SystemSupport", swiftSettings: swiftSettings),
+        .target(name: "TransactionFormat",
+                dependencies: ["SystemSupport", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: swiftSettings),
         .target(name: "FITS", dependencies: ["CCFITSIO", "CWCSLIB"],
                 swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibPQ", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "Postgres", dependencies: ["CLibPQ", "SystemSupport", "TransactionFormat"],
                 swiftSettings: swiftSettings),
         .target(name: "Curation",
                 dependencies: [
-                    "Postgres",
+                    "SystemSupport",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "TOMLKit", package: "TOMLKit"),
                 ],
@@ -65,20 +74,46 @@ let package = Package(
 
         .target(name: "XMLRPC", swiftSettings: swiftSettings),
 
-        // The load server's core (dbrpcserver): the write lease and its fence, in PostgreSQL.
-        .target(name: "LoadServer", dependencies: ["Postgres", "XMLRPC", "Curation"],
+        // The one contract between DbHandler and dbrpcserver: method names, typed parameters and
+        // results, fault codes, and the client's lease state machine.
+        .target(name: "RPCContract", dependencies: ["XMLRPC", "SystemSupport"],
                 swiftSettings: swiftSettings),
 
-        // The clean interface layer the CUs call (seed 004 §6).
+        // The load server's core (dbrpcserver): the write lease and its fence, in PostgreSQL.
+        .target(name: "LoadServer",
+                dependencies: ["Postgres", "XMLRPC", "Curation", "RPCContract", "TransactionFormat", "SystemSupport",
+                               "AppDriver"],
+                swiftSettings: swiftSettings),
+
+        // The wrapper layer the CUs call (seed 004 §6), in four targets, each above the last.
+        // AppDriver: external programs, and the layer's error type.
+        .target(name: "AppDriver", dependencies: ["Curation", "SystemSupport", "RPCContract"],
+                path: "Sources/Wrappers/AppDriver", swiftSettings: swiftSettings),
+        // Wrappers: DbHandler, QueryHandler, FitsReader, CompressHandler, the delivery area and
+        // the ingest's rules.
         .target(name: "Wrappers",
                 dependencies: [
+                    "AppDriver", "RPCContract", "TransactionFormat", "SystemSupport",
                     "Curation", "FITS", "Postgres", "XMLRPC", "CJPEG",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Sources/Wrappers/Core", swiftSettings: swiftSettings),
+        // Drivers: StackDriver (SWarp), CatExDriver (source-extractor), DiaDriver, their files.
+        .target(name: "Drivers",
+                dependencies: ["Wrappers", "AppDriver", "TransactionFormat", "SystemSupport", "Curation", "FITS"],
+                path: "Sources/Wrappers/Drivers",
+                resources: [.copy("Resources")],
+                swiftSettings: swiftSettings),
+        // CurationProgram: what every CU shares (options, runs, steps, quarantine, the graph).
+        // The only wrapper target that sees swift-argument-parser.
+        .target(name: "CurationProgram",
+                dependencies: [
+                    "Wrappers", "Drivers", "AppDriver", "SystemSupport", "Curation",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
-                resources: [.copy("Resources")],
-                swiftSettings: swiftSettings),
+                path: "Sources/Wrappers/CurationProgram", swiftSettings: swiftSettings),
 
         // The curation programs (seed 004 §7) and the discovery tool (§8).
         .executableTarget(name: "CU01", dependencies: cuDependencies, swiftSettings: swiftSettings),
@@ -93,7 +128,8 @@ let package = Package(
         // The load server daemon: XML-RPC over HTTP in front of LoadServer.
         .executableTarget(name: "DbRpcServer",
                           dependencies: [
-                              "LoadServer", "XMLRPC", "Postgres", "Curation",
+                              "LoadServer", "RPCContract", "XMLRPC", "Postgres", "TransactionFormat", "Curation",
+                              "SystemSupport",
                               .product(name: "Hummingbird", package: "hummingbird"),
                               .product(name: "HummingbirdTLS", package: "hummingbird"),
                               .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -126,30 +162,38 @@ let package = Package(
         // Benchmarks (never run by `swift test`).
         .executableTarget(name: "WSABench",
                           dependencies: [
-                              "FITS", "Postgres", "Curation", "SimulatorKit", "Wrappers",
+                              "FITS", "Postgres", "TransactionFormat", "Curation", "SimulatorKit", "Wrappers",
+                              "Drivers", "AppDriver", "SystemSupport",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ],
                           swiftSettings: swiftSettings),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["Postgres", "LoadServer", "FITS", "SimulatorKit"],
+        .target(name: "TestSupport",
+                dependencies: ["Postgres", "LoadServer", "FITS", "SimulatorKit", "AppDriver", "SystemSupport"],
                 path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "FITSTests", dependencies: ["FITS", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"],
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TransactionFormat", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"],
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "LoadServerTests", dependencies: ["LoadServer", "Postgres", "TestSupport"],
+        .testTarget(name: "LoadServerTests",
+                    dependencies: ["LoadServer", "RPCContract", "Postgres", "TransactionFormat", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "WrappersTests",
-                    dependencies: ["Wrappers", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
+                    dependencies: ["Wrappers", "Drivers", "AppDriver", "CurationProgram", "RPCContract", "TransactionFormat",
+                                   "SystemSupport", "Curation", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "DbRpcServerTests",
-                    dependencies: ["LoadServer", "Wrappers", "Postgres", "Curation", "XMLRPC", "TestSupport"],
+                    dependencies: ["LoadServer", "Wrappers", "AppDriver", "RPCContract", "TransactionFormat", "SystemSupport",
+                                   "Postgres", "Curation", "XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CurationProgramTests",
-                    dependencies: ["Wrappers", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
+                    dependencies: ["Wrappers", "Drivers", "AppDriver", "CurationProgram", "TransactionFormat", "SystemSupport",
+                                   "Curation", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "RPCContractTests", dependencies: ["RPCContract", "XMLRPC", "SystemSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import AppDriver
+import Logging
+import Curation
 
 /// CU1: obtain science data from CASU (seed 004 §7).
 @main

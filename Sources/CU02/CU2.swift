@@ -1,6 +1,8 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import Curation
 
 /// CU2: create library compressed image frame products (seed 004 §7).
 @main

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import AppDriver
+import Curation
 
 /// CU3: ingest details of image products (seed 004 §7).
 @main

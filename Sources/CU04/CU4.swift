@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import SystemSupport
+import AppDriver
+import Curation
 
 /// CU4: ingest single-frame source detections (seed 004 §7).
 @main

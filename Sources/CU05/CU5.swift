@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import Drivers
+import AppDriver
+import Logging
 
 /// CU5: create library H2−K difference image products (seed 004 §7).
 @main

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import Drivers
+import AppDriver
+import Logging
 
 /// CU13: create library stacked and mosaiced image products (seed 004 §7).
 @main

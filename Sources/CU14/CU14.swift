@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import AppDriver
+import Drivers
+import Logging
 
 /// CU14: create the standard source detection list of new stacks and mosaics (seed 004 §7).
 @main

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Wrappers
+import CurationProgram
+import AppDriver
+import Logging
 
 /// The curation discovery tool (seed 004 §8): finds what is due and runs it.
 @main

@@ -1,6 +1,7 @@
 import Foundation
 import LoadServer
 import Postgres
+import TransactionFormat
 
 /// Checks HTTP Basic credentials against the users file (hashed secrets), reloading the file
 /// when it changes. Verified credentials are remembered for a few minutes, by a hash of the

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import Curation
+import Logging
 
 extension DbRpcServer {
     struct Migrate: AsyncParsableCommand {

@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import XMLRPC
 import HTTPTypes
+import TransactionFormat
+import RPCContract
 
 /// The daemon's HTTP surface: `POST /RPC2` (XML-RPC), `PUT /spool/<sha256>` (transaction file
 /// upload), `GET /healthz`, `GET /metrics`.

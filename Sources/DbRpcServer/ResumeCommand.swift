@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import LoadServer
+import RPCContract
+import Curation
+import Logging
 
 extension DbRpcServer {
     struct Resume: AsyncParsableCommand {

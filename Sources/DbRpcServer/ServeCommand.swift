@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import XMLRPC
+import UnixSignals
 
 enum ServeSupport {
     /// The directory of this executable: where the curation programs are installed too.

@@ -1,6 +1,7 @@
 import Foundation
 import LoadServer
 import Prometheus
+import RPCContract
 
 /// The server's Prometheus metrics: calls and errors by method, rows and seconds loaded, and
 /// the lease and open runs read at each scrape.

@@ -1,6 +1,7 @@
 import Foundation
-import Postgres
-import XMLRPC
+public import Postgres
+public import RPCContract
+public import XMLRPC
 
 /// The one error type of the load server layer (the write lease and its fence).
 ///
@@ -12,69 +13,9 @@ import XMLRPC
 public struct LoadServerError: Error, Sendable, Hashable, CustomStringConvertible,
     CustomDebugStringConvertible
 {
-    /// A stable error code; `rawValue` is the XML-RPC `faultCode`.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: Int
-        public init(rawValue: Int) { self.rawValue = rawValue }
-
-        /// 2001: another holder has the write lease (``LoadServerError/holder`` says who, since
-        /// and until when), or the lease expired but its holder's writes are still in flight.
-        public static let leaseHeld = Code(rawValue: 2001)
-        /// 2002: the fencing token is not the current one: a newer lease was granted since (or
-        /// the holder name does not match the token). Nothing was written.
-        public static let staleToken = Code(rawValue: 2002)
-        /// 2003: the token's lease has expired (its holder stopped sending heartbeats).
-        public static let leaseExpired = Code(rawValue: 2003)
-        /// 2004: the token's lease was released.
-        public static let leaseReleased = Code(rawValue: 2004)
-        /// 2005: an unusable argument (empty or over-long holder name, TTL not in (0, 1 day]).
-        public static let invalidArgument = Code(rawValue: 2005)
-        /// 2006: no open step (run) with that cuEventID: it was never begun, has ended, or was
-        /// rolled back (its lease was lost, or the server restarted).
-        public static let unknownStep = Code(rawValue: 2006)
-        /// 2007: the transaction file is not in the server's spool: upload it, then retry.
-        public static let transactionFileMissing = Code(rawValue: 2007)
-        /// 2008: the transaction file was refused (checksum, size, row count, columns or target
-        /// table do not match); nothing was written.
-        public static let transactionFileRefused = Code(rawValue: 2008)
-        /// 2009: the step was rolled back (its commit or one of its loads failed, or its lease
-        /// was lost): none of its writes is visible.
-        public static let stepRolledBack = Code(rawValue: 2009)
-        /// 2012: the caller's role may not call this method.
-        public static let forbidden = Code(rawValue: 2012)
-        /// 2013: the server is at its limit of open steps or is shutting down; retry later.
-        public static let busy = Code(rawValue: 2013)
-        /// 2010: the database cannot be reached or the connection was lost.
-        public static let databaseUnavailable = Code(rawValue: 2010)
-        /// 2011: the database refused or failed a statement for another reason.
-        public static let databaseError = Code(rawValue: 2011)
-
-        /// Every code of this layer, for documentation and `system.methodHelp`.
-        public static let all: [Code] = [
-            .leaseHeld, .staleToken, .leaseExpired, .leaseReleased, .invalidArgument,
-            .unknownStep, .transactionFileMissing, .transactionFileRefused, .stepRolledBack,
-            .databaseUnavailable, .databaseError, .forbidden, .busy,
-        ]
-
-        public var description: String {
-            switch self {
-            case .leaseHeld: "leaseHeld"
-            case .staleToken: "staleToken"
-            case .leaseExpired: "leaseExpired"
-            case .leaseReleased: "leaseReleased"
-            case .invalidArgument: "invalidArgument"
-            case .unknownStep: "unknownStep"
-            case .transactionFileMissing: "transactionFileMissing"
-            case .transactionFileRefused: "transactionFileRefused"
-            case .stepRolledBack: "stepRolledBack"
-            case .forbidden: "forbidden"
-            case .busy: "busy"
-            case .databaseUnavailable: "databaseUnavailable"
-            case .databaseError: "databaseError"
-            default: "code\(rawValue)"
-            }
-        }
-    }
+    /// A stable error code; `rawValue` is the XML-RPC `faultCode`. The codes are the contract's
+    /// (``ServerFault``), shared with the client.
+    public typealias Code = ServerFault
 
     /// What went wrong.
     public var code: Code
@@ -103,9 +44,7 @@ public struct LoadServerError: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// True when the caller's lease is gone for good (stale, expired or released token): stop
     /// writing and acquire the lease again.
-    public var isLeaseLost: Bool {
-        code == .staleToken || code == .leaseExpired || code == .leaseReleased
-    }
+    public var isLeaseLost: Bool { code.isLeaseLost }
 
     public var description: String { message }
 

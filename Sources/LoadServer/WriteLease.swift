@@ -1,6 +1,8 @@
 import Curation
 import Foundation
-import Postgres
+public import Postgres
+public import RPCContract
+import SystemSupport
 
 /// The fenced write lease, kept in PostgreSQL (`CurationLock`, `sql/0002_lease.sql`).
 ///

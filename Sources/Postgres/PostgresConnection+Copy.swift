@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+public import TransactionFormat
 
 /// The data format of a `COPY … FROM STDIN`.
 public enum PostgresCopyFormat: Sendable, Hashable {

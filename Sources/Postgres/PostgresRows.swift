@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+public import Foundation
 
 /// The rows of a finished statement (text format), kept in libpq's result until released.
 ///

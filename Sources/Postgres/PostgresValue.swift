@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A value sent to the server as a bind parameter (`$1`, `$2`, …). `nil` in a parameter list is
 /// SQL NULL.

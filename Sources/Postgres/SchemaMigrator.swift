@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import TransactionFormat
 
 /// One schema migration: a file `NNNN_name.sql` of SQL statements.
 public struct Migration: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import FITS
+public import FITS
 import Foundation
 
 /// The WFCAM focal plane: four square detectors around the optical axis, each rotated 90° from

@@ -1,4 +1,4 @@
-import FITS
+public import FITS
 import Foundation
 
 /// A deliberately damaged delivery file (`--corrupt`), cycling through these kinds.

@@ -1,5 +1,5 @@
 import FITS
-import Foundation
+public import Foundation
 
 /// What to simulate (the options of `wfcamsim`).
 public struct SimulationConfig: Sendable {

@@ -1,4 +1,4 @@
-import FITS
+public import FITS
 import Foundation
 
 /// What kind of object a truth source is.

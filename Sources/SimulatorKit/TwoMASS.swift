@@ -1,5 +1,5 @@
 import FITS
-import Foundation
+public import Foundation
 
 /// A 2MASS-like external catalogue of the simulated stars: positions at the 2MASS epoch with their
 /// proper motions, J/H/K in the 2MASS system (inverting the Hodgkin et al. 2009 WFCAM transforms),

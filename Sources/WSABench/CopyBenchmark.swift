@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import TransactionFormat
 
 /// Binary COPY of detection-like rows: our libpq binding against `psql \copy` of the same rows.
 struct CopyBenchmark: ParsableCommand {

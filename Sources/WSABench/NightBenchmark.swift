@@ -4,6 +4,7 @@ import FITS
 import Foundation
 import Postgres
 import Wrappers
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif

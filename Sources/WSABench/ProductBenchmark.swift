@@ -4,6 +4,9 @@ import FITS
 import Foundation
 import Postgres
 import Wrappers
+import AppDriver
+import Drivers
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif

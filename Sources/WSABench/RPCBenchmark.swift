@@ -3,6 +3,9 @@ import Curation
 import Foundation
 import Postgres
 import Wrappers
+import TransactionFormat
+import SystemSupport
+import RPCContract
 
 /// Loads through dbrpcserver against `psql \copy` of the same file, and XML-RPC calls per second.
 struct RPCBenchmark: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import Postgres
 import Testing
 import TestSupport
+import TransactionFormat
 #if canImport(Glibc)
 import Glibc
 #endif

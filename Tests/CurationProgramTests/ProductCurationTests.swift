@@ -4,6 +4,9 @@ import Postgres
 import Testing
 import TestSupport
 import Wrappers
+import Drivers
+import SimulatorKit
+import AppDriver
 #if canImport(Glibc)
 import Glibc
 #endif

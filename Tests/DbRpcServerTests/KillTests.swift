@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import TransactionFormat
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import TransactionFormat
 
 /// Python's standard xmlrpc.client calls every method of a real dbrpcserver, with good and bad
 /// arguments.

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import TransactionFormat
 
 /// Transaction files of Quarantine rows (a simple table every schema has), tagged so that the
 /// rows of each file can be counted.

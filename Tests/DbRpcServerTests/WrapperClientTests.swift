@@ -4,6 +4,9 @@ import Postgres
 import Testing
 import TestSupport
 import Wrappers
+import TransactionFormat
+import AppDriver
+import RPCContract
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,7 +92,7 @@ struct WrapperClientTests {
                     _ = try await db.loadTransactionData(transactionData(file), in: step)
                     Issue.record("the \(name)-tampered file was loaded")
                 } catch let error as WrapperError {
-                    #expect(error.code == .transactionFileRefused, "\(name): \(error)")
+                    #expect(error.fault == .transactionFileRefused, "\(name): \(error)")
                 }
             }
             // The step survives refused loads: a good file still loads and commits.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RPCContract
 @testable import LoadServer
 
 /// Password hashing, the credentials file and HTTP Basic credentials (no database).

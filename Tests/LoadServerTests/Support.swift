@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import TestSupport
+import RPCContract
 @testable import LoadServer
 
 /// Runs `body` with the connection string of a fresh database with every migration of `sql/`

@@ -2,6 +2,8 @@ import Foundation
 import Postgres
 import Testing
 import TestSupport
+import RPCContract
+import XMLRPC
 @testable import LoadServer
 
 /// The write lease and its fence against a real PostgreSQL (`WSA_TEST_DATABASE`). No test

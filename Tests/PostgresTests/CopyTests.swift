@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Testing
 import TestSupport
+import TransactionFormat
 
 /// A detection-like row: the mix of types a catalogue load writes, with NULLs.
 struct DetectionRow {

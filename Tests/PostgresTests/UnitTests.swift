@@ -2,6 +2,7 @@ import Foundation
 @testable import Postgres
 import Testing
 import TestSupport
+import TransactionFormat
 
 @Suite("Without a database")
 struct UnitTests {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import LoadServer
 import Postgres
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import FITS
-import Foundation
-import SimulatorKit
+public import Foundation
+public import SimulatorKit
 
 /// Small simulated nights for the tests: one night (20051012), one pointing, one exposure
 /// (unless asked for more); each made once per machine in the temporary directory under its own

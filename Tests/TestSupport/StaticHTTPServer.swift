@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// `python3 -m http.server` on a free loopback port: a real static server with directory
 /// listings, as a delivery area.

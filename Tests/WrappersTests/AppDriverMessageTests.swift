@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// The pieces that make AppDriver's log lines and messages, without running anything.
 @Suite struct AppDriverMessageTests {

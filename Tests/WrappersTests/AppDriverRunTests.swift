@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,8 @@ import Curation
 import Foundation
 import Testing
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,7 +4,10 @@ import Postgres
 import SimulatorKit
 import Testing
 import TestSupport
+import TransactionFormat
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// CatExDriver (source-extractor) on simulated CASU frames, checked against the simulator's truth.
 @Suite(.serialized) struct CatExDriverTests {

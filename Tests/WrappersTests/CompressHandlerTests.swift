@@ -4,6 +4,8 @@ import SimulatorKit
 import Testing
 import TestSupport
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// CompressHandler on simulated frames: JPEGs decoded by PIL, orientation checked against the
 /// header WCS and the simulator's truth.

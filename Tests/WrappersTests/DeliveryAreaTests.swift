@@ -2,7 +2,10 @@ import Foundation
 import SimulatorKit
 import Testing
 import TestSupport
+import SystemSupport
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 #if canImport(Glibc)
 import Glibc
 #endif

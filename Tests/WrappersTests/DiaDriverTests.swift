@@ -4,6 +4,8 @@ import SimulatorKit
 import Testing
 import TestSupport
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// DiaDriver (H2 − K through SWarp) on a simulated GPS night: one pointing in J, H, K and H2 of
 /// 256² detectors, stars 4× denser than GPS's; checked against the simulator's truth (H2 knots

@@ -4,7 +4,10 @@ import Postgres
 import SimulatorKit
 import Testing
 import TestSupport
+import TransactionFormat
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// FitsReader on simulated CASU deliveries, checked against the simulator's truth.
 @Suite(.serialized) struct FitsReaderTests {

@@ -4,7 +4,10 @@ import Postgres
 import SimulatorKit
 import Testing
 import TestSupport
+import TransactionFormat
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// CU3's image metadata on a simulated LAS + GPS night, checked against headers and truth,
 /// and loaded into a fresh archive database.

@@ -3,6 +3,8 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// What the suites of the product drivers (``StackDriverTests``, ``DiaDriverTests``) share:
 /// scratch directories, one image HDU as read, stand-ins for SWarp that fail or crash, inputs cut

@@ -4,6 +4,8 @@ import SimulatorKit
 import Testing
 import TestSupport
 @testable import Wrappers
+@testable import AppDriver
+@testable import Drivers
 
 /// StackDriver (SWarp) on a simulated LAS night: 2 pointings × Y J H K × 4 exposures of 256²
 /// detectors, checked against the simulator's truth.

@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 
 /// The one configuration of every WSA program, read from one TOML file.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+public import Logging
 
 /// A swift-log handler writing one line per message (see ``LogLine``) to a
 /// ``RotatingLogFile``. Write failures are reported on stderr, at most once a minute.

@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 
 /// A swift-log handler that mails every `.error` and `.critical` message to the admin list.
 ///

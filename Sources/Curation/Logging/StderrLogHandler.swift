@@ -1,9 +1,9 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
 
 /// Writes warnings and above (or the configured level, if higher) to standard error in the

@@ -1,5 +1,6 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
+import SystemSupport
 
 /// The logging of one program: a daily-rotated file, warnings on stderr, and every ERROR
 /// mailed to the admin list (see ``bootstrap(program:config:clock:)``).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A plain-text mail ready for SMTP: the envelope and the RFC 5322 message.
 public struct MailMessage: Sendable, Equatable, Codable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where the running program is installed: the curation programs, dbrpcserver and the tools'
 /// resource bundle live side by side.

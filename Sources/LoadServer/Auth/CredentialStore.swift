@@ -1,4 +1,5 @@
 import Foundation
+import RPCContract
 
 /// The users of `dbrpcserver` and their roles, read from a credentials file.
 ///

@@ -1,5 +1,7 @@
 import Foundation
 import Postgres
+import TransactionFormat
+import RPCContract
 
 /// A salted, slow password hash: PBKDF2-HMAC-SHA256 (RFC 8018 §5.2, HMAC per RFC 2104) over
 /// our own ``SHA256``.

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import RPCContract
 
 /// Database connections shared by the server's short operations (lease control, run records).
 /// Blocking: use it from ``ThreadPool`` threads only.

@@ -1,6 +1,7 @@
 import Curation
 import Foundation
 import Postgres
+public import RPCContract
 
 extension CurationService {
     /// Tables whose identity a CU may reserve, and their identity column.

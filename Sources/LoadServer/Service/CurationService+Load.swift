@@ -1,6 +1,10 @@
 import Curation
-import Foundation
+public import Foundation
 import Postgres
+public import RPCContract
+public import TransactionFormat
+import SystemSupport
+import Logging
 
 extension CurationService {
     /// Tables a transaction file may never name: the server's own bookkeeping.
@@ -61,7 +65,7 @@ extension CurationService {
                 throw LoadServerError(.transactionFileRefused,
                                       "transaction file \(checksum): its manifest names checksum \(manifest.sha256)")
             }
-        } catch let error as PostgresError {
+        } catch let error as TransactionFileError {
             throw LoadServerError(.transactionFileRefused, "transaction file refused: \(error.message)")
         }
         try checkLoadable(manifest, on: db)
@@ -79,11 +83,10 @@ extension CurationService {
                 // One pass: verified as it streams; any mismatch aborts the COPY.
                 return try TransactionFile.verifyAndCopy(files.data, manifest: manifest, on: tx)
             }
+        } catch let error as TransactionFileError {
+            throw LoadServerError(.transactionFileRefused, "transaction file refused, nothing written: \(error.message)")
         } catch let error as PostgresError {
             if let lease = LoadServerError.lease(from: error) { throw lease }
-            if error.code == .transactionFileInvalid {
-                throw LoadServerError(.transactionFileRefused, "transaction file refused, nothing written: \(error.message)")
-            }
             if step.aborted != nil || error.code == .connectionClosed || error.code == .connectionFailed {
                 throw LoadServerError(.stepRolledBack,
                                       "run \(cuEventID) was rolled back during the load: \(step.aborted ?? error.message)")

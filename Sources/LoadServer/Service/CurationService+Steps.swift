@@ -1,6 +1,9 @@
 import Curation
 import Foundation
 import Postgres
+public import RPCContract
+import Logging
+import SystemSupport
 
 extension CurationService {
     /// Begins a step: records the run as started (committed at once, so it is visible while it

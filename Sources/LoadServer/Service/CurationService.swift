@@ -1,7 +1,9 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 import Postgres
 import Curation
+import SystemSupport
+public import RPCContract
 
 /// The work behind dbrpcserver's methods: the write lease, curation steps (runs) whose writes
 /// commit together with their success record, and exactly-once loads of transaction files.

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import RPCContract
 
 /// A step in progress: its own connection with an open transaction that began with the write
 /// fence of its lease's token, so no newer grant can commit while it is open.

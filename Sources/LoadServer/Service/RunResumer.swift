@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+public import RPCContract
 
 /// Runs failed curation runs again: each run's recorded command, looked up in one directory of
 /// curation programs only, with `WSA_RESUME_OF=<cuEventID>` in its environment (the CU passes it
@@ -14,14 +15,8 @@ public struct RunResumer: Sendable {
         self.outputDirectory = outputDirectory
     }
 
-    /// What resuming one run did.
-    public struct Outcome: Sendable, Hashable {
-        public var cuEventID: Int
-        public var command: [String]
-        /// The started process, nil when not started (dry run or refused).
-        public var pid: Int32?
-        public var message: String
-    }
+    /// What resuming one run did (the contract's answer to `resume`).
+    public typealias Outcome = RPC.Resume.Started
 
     /// Programs a resume may start.
     static func isCurationProgram(_ name: String) -> Bool {

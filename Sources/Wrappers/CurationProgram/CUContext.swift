@@ -1,7 +1,10 @@
 import ArgumentParser
-import Curation
-import Foundation
-import Logging
+public import Curation
+public import Foundation
+public import Logging
+public import Wrappers
+import AppDriver
+import RPCContract
 
 /// One run of a curation program: its configuration, logging, the archive's layout, read-only
 /// queries, and (when it writes) the write lease and its steps. ``run(program:cuID:options:_:)``
@@ -250,7 +253,7 @@ public final class CUContext: @unchecked Sendable {
     /// run goes on with the others, rather than the archive or the installation (stop).
     public static func isProductProblem(_ error: any Error) -> Bool {
         guard let error = error as? WrapperError else { return false }
-        return isBadInput(error) || [.failed, .signalled, .timedOut, .invalidArgument].contains(error.code)
+        return isBadInput(error) || [.failed, .signalled, .timedOut, .init(.invalidArgument)].contains(error.code)
     }
 
     /// The problem of an error, without the file name it carries.

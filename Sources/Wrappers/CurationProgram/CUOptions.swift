@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import Curation
 
 /// The options every curation program takes.

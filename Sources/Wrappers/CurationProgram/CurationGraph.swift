@@ -1,4 +1,6 @@
 import Foundation
+public import Wrappers
+import Curation
 
 /// Work the discovery tool found due: run `cu` (for `programme`, or for all) because of `reason`.
 public struct DueWork: Sendable, Hashable {

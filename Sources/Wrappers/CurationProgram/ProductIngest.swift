@@ -1,5 +1,8 @@
 import Curation
-import Foundation
+public import Foundation
+public import Wrappers
+import AppDriver
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif

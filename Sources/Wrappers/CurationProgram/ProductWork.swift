@@ -1,5 +1,8 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
+import AppDriver
+import Curation
+import Logging
 
 /// The option of the CUs that run an external tool on image products.
 public struct ToolOptions: ParsableArguments, Sendable {

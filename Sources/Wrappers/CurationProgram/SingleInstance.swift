@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import AppDriver
 
 /// An exclusive lock on a file (flock), held while the process lives: a second instance is
 /// refused with the pid of the first.

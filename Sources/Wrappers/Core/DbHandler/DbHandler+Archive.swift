@@ -1,0 +1,76 @@
+import Foundation
+import XMLRPC
+public import AppDriver
+import RPCContract
+
+extension DbHandler {
+    /// Reserves `count` ids of `table`'s identity column (Multiframe, TransferLog, Quarantine),
+    /// for rows that refer to each other across transaction files.
+    public func reserveIDs(_ table: String, count: Int) async throws(WrapperError) -> [Int64] {
+        guard count > 0 else { return [] }
+        let ids = try await write(RPC.ReserveIDs.self) { ($0, table, count) }
+        guard ids.count == count else {
+            throw WrapperError(.badResponse, "reserveIDs: asked for \(count) \(table) ids, got \(ids.count)")
+        }
+        return ids
+    }
+
+    /// Marks rows deprecated within `step` (TransferLog by transferID, Multiframe by
+    /// multiframeID with its detectors); code 1 means superseded by a newer version.
+    @discardableResult
+    public func deprecate(_ table: String, ids: [Int64], code: Int = 1, in step: Step) async throws(WrapperError) -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await write(RPC.Deprecate.self) { .init(token: $0, cuEventID: step.cuEventID, table: table, ids: ids, code: code) }
+    }
+
+    /// Records transfers in TransferLog within `step`.
+    public func logTransfers(_ records: [TransferRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "TransferLog") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records files set aside in Quarantine within `step`.
+    public func logQuarantine(_ records: [QuarantineRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "Quarantine") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records the JPEG library images made within `step`.
+    public func logCompressedImages(_ records: [CompressionRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "CompressedImage") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records the catalogues whose detections `step` loaded.
+    public func logCatalogueIngest(_ records: [CatalogueIngestRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "CatalogueIngest") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Records the inputs of products made within `step` (Provenance).
+    public func logProvenance(_ records: [ProvenanceRecord], in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
+        try await load(in: step, "Provenance") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+    }
+
+    /// Loads transaction files within `step`, in order; returns the rows loaded. (The server
+    /// removes spooled files when the step commits.)
+    @discardableResult
+    public func loadAll(_ files: [TransactionData], in step: Step) async throws(WrapperError) -> Int {
+        var rows = 0
+        for file in files { rows += try await loadTransactionData(file, in: step).rows }
+        return rows
+    }
+
+    private func load(in step: Step, _ table: String,
+                      _ make: (URL, Int32) throws -> TransactionData) async throws(WrapperError) {
+        let data: TransactionData
+        do {
+            try FileManager.default.createDirectory(at: transactionDirectory, withIntermediateDirectories: true)
+            data = try make(transactionDirectory, Int32(step.cuEventID))
+        } catch {
+            throw WrapperError(.writeFailed, file: transactionDirectory.path, "\(table) transaction file: \(error)")
+        }
+        _ = try await loadAll([data], in: step)
+    }
+}
