@@ -193,6 +193,7 @@ let package = Package(
                     dependencies: ["Wrappers", "Drivers", "AppDriver", "CurationProgram", "TransactionFormat", "SystemSupport",
                                    "Curation", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RPCContractTests", dependencies: ["RPCContract", "XMLRPC", "SystemSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],

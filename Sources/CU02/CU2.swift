@@ -2,7 +2,6 @@ public import ArgumentParser
 import Foundation
 import Wrappers
 import CurationProgram
-import Curation
 
 /// CU2: create library compressed image frame products (seed 004 §7).
 @main
@@ -67,7 +66,7 @@ struct CU2: AsyncParsableCommand {
                             ctx.reportBadFile(error, file: frame.fileName)
                             quarantine.append(ctx.quarantineRecord(frame, reason: error))
                         }
-                        ctx.progress.advance()
+                        ctx.workDone()
                     }
                     try await ctx.step(programme: programme.name) { db, step in
                         try await db.logCompressedImages(made, in: step)

@@ -1,10 +1,6 @@
 import ArgumentParser
-import Foundation
 import Wrappers
 import CurationProgram
-import SystemSupport
-import AppDriver
-import Curation
 
 /// CU4: ingest single-frame source detections (seed 004 §7).
 @main
@@ -36,12 +32,8 @@ struct CU4: AsyncParsableCommand {
                     var loaded: [CatalogueIngestRecord] = []
                     var quarantine: [QuarantineRecord] = []
                     try await ctx.step(programme: programme.name) { db, step in
-                        // Catalogues are read and converted on all cores, then loaded in order.
-                        let directory = db.transactionDirectory, cuEventID = step.cuEventID
-                        let prepared = await parallelMap(batch) { frame in
-                            try Self.transactionFiles(frame, cuEventID: cuEventID, into: directory)
-                        }
-                        for (frame, files) in zip(batch, prepared) {
+                        let prepared = await DetectionIngest.prepare(batch, cuEventID: step.cuEventID, into: db.transactionDirectory)
+                        for (frame, files) in zip(batch, prepared) {  // loaded in order
                             do {
                                 let n = try await db.loadAll(try files.get(), in: step)
                                 rows += n
@@ -49,11 +41,9 @@ struct CU4: AsyncParsableCommand {
                                                                     detectionTable: frame.detectionTable, rowsLoaded: Int64(n)))
                             } catch where CUContext.isBadInput(error) {
                                 ctx.reportBadFile(error, file: frame.catName)
-                                quarantine.append(QuarantineRecord(
-                                    fileName: frame.catName, movedTo: ctx.layout.quarantinePath(for: frame.catName).path,
-                                    reason: CUContext.problem(error), cuID: 4, programmeID: frame.programmeID))
+                                quarantine.append(QuarantineRecord(catalogueOf: frame, reason: error, layout: ctx.layout))
                             }
-                            ctx.progress.advance()
+                            ctx.workDone()
                         }
                         try await db.logCatalogueIngest(loaded, in: step)
                         try await db.logQuarantine(quarantine, in: step)
@@ -70,22 +60,4 @@ struct CU4: AsyncParsableCommand {
     }
 
     /// The detection transaction files of a frame's catalogue, one per extension.
-    static func transactionFiles(_ frame: PendingCatalogue, cuEventID: Int, into directory: URL) throws -> [TransactionData] {
-        let reader = try FitsReader(frame.catName)
-        defer { reader.close() }
-        let hdus = reader.getCatalogArrays()
-        guard !hdus.isEmpty else {
-            throw WrapperError(.wrongContents, file: frame.catName, "no CASU catalogue extension")
-        }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try hdus.map { hdu in
-            guard frame.extNums.contains(Int16(hdu)) else {
-                throw WrapperError(.wrongContents, file: frame.catName,
-                                   "HDU \(hdu) has no image extension \(hdu) in \(frame.fileName)")
-            }
-            let target = DetectionTarget(table: frame.detectionTable, multiframeID: frame.multiframeID, extNum: Int16(hdu),
-                                         filterID: frame.filterID, cuEventID: Int32(cuEventID))
-            return try reader.makeTransactionData(catalogue: hdu, target: target, into: directory)
-        }
-    }
 }

@@ -4,7 +4,6 @@ import Wrappers
 import CurationProgram
 import Drivers
 import AppDriver
-import Logging
 
 /// CU5: create library H2−K difference image products (seed 004 §7).
 @main
@@ -34,12 +33,7 @@ struct CU5: AsyncParsableCommand {
         try await CUContext.run(program: "cu5", cuID: 5, options: options) { [tools] ctx in
             var tally = ProductTally()
             try ctx.finishCommittedProducts()
-            let found = try await ctx.forEachProgramme({ programme in
-                try ctx.query.requiredDiffs(programmeID: programme.programmeID).flatMap {
-                    try ctx.query.findNonDiffed(programmeID: programme.programmeID, lineFilter: $0.line,
-                                                continuumFilter: $0.continuum)
-                }
-            }, describe: { Self.describe($0) }) { programme, pending in
+            let found = try await ctx.forEachProgramme({ try ctx.query.diffsToMake(programmeID: $0.programmeID) }, describe: { Self.describe($0) }) { programme, pending in
                 try await ctx.forEachProduct(pending, into: &tally, describe: Self.describe) { pair in
                     try await Self.make(pair, programme: programme, ctx: ctx, timeout: tools.timeout)
                 }
@@ -57,18 +51,18 @@ struct CU5: AsyncParsableCommand {
     static func make(_ pair: PendingDiff, programme: ProgrammeInfo, ctx: CUContext, timeout: Duration) async throws {
         var stem = URL(fileURLWithPath: pair.line.fileName).deletingPathExtension().lastPathComponent
         stem += "_\(pair.line.filterName.lowercased())-\(pair.continuum.filterName.lowercased())_diff"
-        let stemPath = ctx.layout.productPath(programme: programme.name, kind: "diff", name: stem + "_v").path
+        let stemPath = ctx.layout.productPath(programme: programme.name, kind: .diff, name: stem + "_v").path
         let version = try ctx.nextProductVersion(stem: stemPath)
         let image = URL(fileURLWithPath: "\(stemPath)\(version).fit")
         let confidence = URL(fileURLWithPath: "\(stemPath)\(version)_conf.fit")
         let line = try StackInput(image: URL(fileURLWithPath: pair.line.fileName), confidence: URL(fileURLWithPath: pair.line.confName))
         let continuum = try StackInput(image: URL(fileURLWithPath: pair.continuum.fileName),
                                        confidence: URL(fileURLWithPath: pair.continuum.confName))
-        let made = MadeProduct(frameType: "diff", image: image, confidence: confidence,
+        let made = MadeProduct(frameType: .diff, image: image, confidence: confidence,
                                inputs: [pair.line.multiframeID, pair.continuum.multiframeID],
                                programmeID: pair.programmeID, filterID: pair.line.filterID, version: version,
                                supersedes: pair.current.map { [$0.multiframeID, $0.confID].filter { $0 > 0 } } ?? [])
-        let driver = AppDriver(config: ctx.config)
+        let driver = ctx.appDriver
         do {
             _ = try await ctx.withScratchDirectory { scratch in
                 try await DiaDriver.makeDiffImage(h2: line, k: continuum, to: made.partImage, confidence: made.partConfidence,
@@ -82,6 +76,6 @@ struct CU5: AsyncParsableCommand {
             throw error
         }
         try ctx.publishProducts([made])
-        ctx.logger.info("cu5: made \(image.path)")
+        ctx.note("cu5: made \(image.path)")
     }
 }

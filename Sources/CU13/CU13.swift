@@ -4,7 +4,6 @@ import Wrappers
 import CurationProgram
 import Drivers
 import AppDriver
-import Logging
 
 /// CU13: create library stacked and mosaiced image products (seed 004 §7).
 @main
@@ -49,7 +48,7 @@ struct CU13: AsyncParsableCommand {
     }
 
     static func describe(_ product: PendingProduct) -> String {
-        let place = product.kind == "stack" ? String(format: " of the field at %.4f %+.4f", product.raBase, product.decBase) : ""
+        let place = product.kind == .stack ? String(format: " of the field at %.4f %+.4f", product.raBase, product.decBase) : ""
         let what = product.current == nil ? "make" : "remake (version \(product.current!.version + 1))"
         return "\(what) the \(product.filterName) \(product.kind)\(place) from \(product.inputs.count) frame(s), \(product.newFrames) new"
     }
@@ -57,7 +56,7 @@ struct CU13: AsyncParsableCommand {
     /// The product's name stem: `las_J_123.4567+01.2345_stack`, `dxs_K_mosaic`.
     static func stem(_ product: PendingProduct, programme: ProgrammeInfo) -> String {
         let prog = programme.name.lowercased()
-        if product.kind == "mosaic" { return "\(prog)_\(product.filterName)_mosaic" }
+        if product.kind == .mosaic { return "\(prog)_\(product.filterName)_mosaic" }
         return String(format: "%@_%@_%08.4f%+08.4f_stack", prog, product.filterName, product.raBase, product.decBase)
     }
 
@@ -76,10 +75,10 @@ struct CU13: AsyncParsableCommand {
         var made = MadeProduct(frameType: product.kind, image: image, confidence: confidence, inputs: [],
                                programmeID: product.programmeID, filterID: product.filterID, version: version,
                                supersedes: product.current.map { [$0.multiframeID, $0.confID].filter { $0 > 0 } } ?? [])
-        let driver = AppDriver(config: ctx.config)
+        let driver = ctx.appDriver
         do {
             let result = try await ctx.withScratchDirectory { [made] scratch in
-                if product.kind == "mosaic" {
+                if product.kind == .mosaic {
                     return try await StackDriver.addToMosaic(existing: existing, new: new, to: made.partImage,
                                                              confidence: made.partConfidence, appDriver: driver,
                                                              workDirectory: scratch, timeout: timeout)
@@ -100,6 +99,6 @@ struct CU13: AsyncParsableCommand {
             throw error
         }
         try ctx.publishProducts([made])
-        ctx.logger.info("cu13: made \(image.path) from \(product.inputs.count) frame(s) (\(product.newFrames) new)")
+        ctx.note("cu13: made \(image.path) from \(product.inputs.count) frame(s) (\(product.newFrames) new)")
     }
 }

@@ -4,7 +4,6 @@ import Wrappers
 import CurationProgram
 import AppDriver
 import Drivers
-import Logging
 
 /// CU14: create the standard source detection list of new stacks and mosaics (seed 004 §7).
 @main
@@ -37,7 +36,7 @@ struct CU14: AsyncParsableCommand {
             try ctx.finishCommittedProducts()
             let found = try await ctx.forEachProgramme({ try ctx.query.productsToExtract(programmeID: $0.programmeID) },
                                                        describe: { "extract the sources of \($0.fileName) into \($0.detectionTable)" }) { programme, pending in
-                let driver = AppDriver(config: ctx.config)
+                let driver = ctx.appDriver
                 try await ctx.forEachProduct(pending, into: &tally, describe: { "extracting \($0.fileName)" }) { product in
                     let (n, noCorrection) = try await Self.extract(product, programme: programme, ctx: ctx, driver: driver,
                                                                    timeout: tools.timeout)
@@ -95,7 +94,7 @@ struct CU14: AsyncParsableCommand {
                     rowsLoaded: Int64(rows))], in: step)
             }
             let uncorrected = catalogues.filter { $0.1.correctionStars < ExtractedCatalogue.minimumCorrectionStars }.count
-            ctx.logger.info("cu14: \(rows) detection(s) of \(product.fileName) loaded into \(product.detectionTable)")
+            ctx.note("cu14: \(rows) detection(s) of \(product.fileName) loaded into \(product.detectionTable)")
             return (rows, uncorrected)
         }
     }

@@ -38,8 +38,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let migrationChanged = Code("migrationChanged")
         /// A migration failed while being applied (rolled back).
         public static let migrationFailed = Code("migrationFailed")
-        /// A transaction file does not match its manifest, or is not a binary COPY stream.
-        public static let transactionFileInvalid = Code("transactionFileInvalid")
     }
 
     public var code: Code

@@ -16,15 +16,20 @@ public struct LeaseGrant: Sendable, Hashable {
     public var expiresAt: Date
     /// The database's time when it answered.
     public var databaseTime: Date
+    /// How long the server waited for another holder before it granted the lease (measured by
+    /// the server, from the request's arrival to the grant): the client's lease cannot have
+    /// been granted before it sent the request plus this.
+    public var waited: Duration
 
     /// A grant as the database reported it.
     public init(holder: String, token: FencingToken, grantedAt: Date, expiresAt: Date,
-                databaseTime: Date) {
+                databaseTime: Date, waited: Duration = .zero) {
         self.holder = holder
         self.token = token
         self.grantedAt = grantedAt
         self.expiresAt = expiresAt
         self.databaseTime = databaseTime
+        self.waited = waited
     }
 
     /// How long the lease stays valid from the moment the database answered. A client adds it to

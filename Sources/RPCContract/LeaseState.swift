@@ -145,9 +145,12 @@ where Instant.Duration == Duration {
     }
 
     /// The server granted the lease: `token`, valid for `validFor` from when it answered
-    /// (``LeaseGrant/validFor``).
-    public mutating func acquireSucceeded(token: FencingToken, validFor: Duration, now: Instant) -> Action {
-        guard case .acquiring(let sentAt, let releaseWhenGranted) = state else { return .none }
+    /// (``LeaseGrant/validFor``), after waiting `waited` for another holder
+    /// (``LeaseGrant/waited``): the answer left no earlier than the request plus that wait.
+    public mutating func acquireSucceeded(token: FencingToken, validFor: Duration, waited: Duration = .zero,
+                                          now: Instant) -> Action {
+        guard case .acquiring(let requestedAt, let releaseWhenGranted) = state else { return .none }
+        let sentAt = requestedAt.advanced(by: max(waited, .zero))
         if releaseWhenGranted {
             state = .releasing(token: token)
             return .sendRelease(token: token)

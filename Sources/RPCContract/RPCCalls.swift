@@ -116,7 +116,7 @@ public enum RPC {
         public static let method = RPCMethod.writeLock
         public static let help = """
             writeLock(holder [, ttlSeconds [, waitSeconds]]) -> struct {holder, token, grantedAt, \
-            expiresAt, validSeconds}: grants the write lease to holder (unique per process, e.g. \
+            expiresAt, validSeconds, waitedSeconds}: grants the write lease to holder (unique per process, e.g. \
             cu4@host:pid) with a fencing token that only grows. The lease lives ttlSeconds \
             (default: the server's) unless renewed by heartbeat. When another holder has it, \
             waits up to waitSeconds (default 0) and then fails with fault 2001 naming the holder, \
@@ -150,7 +150,8 @@ public enum RPC {
             .struct(["holder": .string(grant.holder), "token": grant.token.wireValue,
                      "grantedAt": .string(WireTime.format(grant.grantedAt)),
                      "expiresAt": .string(WireTime.format(grant.expiresAt)),
-                     "validSeconds": .double(grant.validFor.secondsValue)])
+                     "validSeconds": .double(grant.validFor.secondsValue),
+                     "waitedSeconds": .double(grant.waited.secondsValue)])
         }
 
         /// The grant, its database time taken as `expiresAt − validSeconds`.
@@ -159,7 +160,8 @@ public enum RPC {
             let expires = try m.time("expiresAt"), valid = try m.double("validSeconds")
             return LeaseGrant(holder: try m.string("holder"), token: FencingToken(try m.int("token")),
                               grantedAt: try m.time("grantedAt"), expiresAt: expires,
-                              databaseTime: expires.addingTimeInterval(-max(0, valid)))
+                              databaseTime: expires.addingTimeInterval(-max(0, valid)),
+                              waited: .seconds(max(0, try m.double("waitedSeconds"))))
         }
     }
 

@@ -114,14 +114,14 @@ public enum TransactionFile {
 
     /// Checks a data file against its manifest: size, SHA-256, and the COPY stream itself
     /// (header, every row's field count equal to the manifest's columns, field lengths inside
-    /// the file, the trailer, the row count). Throws `transactionFileInvalid` naming the file
+    /// the file, the trailer, the row count). Throws ``TransactionFileError`` (`invalid`) naming the file
     /// and the first problem.
     public static func verify(_ data: URL, against manifest: TransactionManifest) throws {
         try check(data, against: manifest) { _ in }
     }
 
     /// Reads `data` in 1 MiB chunks, hashing and checking each against `manifest` before handing
-    /// it to `use`; throws `transactionFileInvalid` at the first problem, or at the end when size,
+    /// it to `use`; throws ``TransactionFileError`` at the first problem, or at the end when size,
     /// SHA-256 or row count do not match.
     public static func check(_ data: URL, against manifest: TransactionManifest,
                               _ use: (Data) throws -> Void) throws {

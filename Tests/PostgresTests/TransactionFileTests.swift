@@ -26,8 +26,8 @@ struct TransactionFileTests {
         do {
             try TransactionFile.verify(data, against: manifest)
             Issue.record("a damaged transaction file passed verification (\(phrase))")
-        } catch let e as PostgresError {
-            #expect(e.code == .transactionFileInvalid)
+        } catch let e as TransactionFileError {
+            #expect(e.code == .invalid)
             #expect(e.description.contains(data.path), "\(e)")
             #expect(e.description.contains(phrase), "\(e)")
         } catch {

@@ -24,6 +24,21 @@ struct LeaseStateTests {
         return lease
     }
 
+    @Test("a grant after a wait counts from the request plus the wait the server reports")
+    func waitedGrant() {
+        var lease = ClientLease()
+        #expect(lease.acquireRequested(now: .at(0)) == .sendAcquire)
+        // The server waited 70 s for the old holder's lease to expire, then granted 60 s.
+        #expect(lease.acquireSucceeded(token: 8, validFor: .seconds(60), waited: .seconds(70), now: .at(70.3))
+            == .wakeUp(at: .at(90)))
+        #expect(lease.token(forWriteAt: .at(100)) == 8)
+        #expect(lease.token(forWriteAt: .at(130)) == nil)
+        // Without the wait, the same answer would be an expired lease.
+        var naive = ClientLease()
+        _ = naive.acquireRequested(now: .at(0))
+        #expect(naive.acquireSucceeded(token: 8, validFor: .seconds(60), now: .at(70.3)) == .stopWork(.expired))
+    }
+
     @Test("acquire, heartbeat, release: each event returns the next action")
     func happyPath() {
         var lease = ClientLease()

@@ -278,15 +278,13 @@ import TransactionFormat
         let dir = try TestEnvironment.temporaryDirectory("imagemeta")
         defer { try? FileManager.default.removeItem(at: dir) }
         let meta = try FitsReader(try Self.goodImages()[0]).readImageMetadata()
-        let record = FrameRecord(multiframeID: 1, fileName: "/a.fit", frameType: "nonsense", programmeID: 101,
-                                 filterID: 2, cuEventID: 1)
-        #expect {
-            _ = try ImageMetadataLoad.makeTransactionData([(meta, record)], into: dir)
-        } throws: { ($0 as? WrapperError)?.code == .writeFailed }
-        var long = record
-        long.frameType = "stack"
+        // (An unknown frame type cannot be written at all: FrameRecord.frameType is a FrameType.)
+        var long = FrameRecord(multiframeID: 1, fileName: "/a.fit", frameType: .stack, programmeID: 101,
+                               filterID: 2, cuEventID: 1)
         long.fileName = String(repeating: "x", count: 600)
-        #expect(throws: WrapperError.self) { try ImageMetadataLoad.makeTransactionData([(meta, long)], into: dir) }
+        #expect {
+            _ = try ImageMetadataLoad.makeTransactionData([(meta, long)], into: dir)
+        } throws: { ($0 as? WrapperError)?.code == .writeFailed }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
@@ -301,7 +299,7 @@ import TransactionFormat
             let confPath = image.replacingOccurrences(of: ".fit", with: "_conf.fit")
             let conf = try FitsReader(confPath).readImageMetadata()
             let confID = Int64(1000 + 2 * i), imageID = confID + 1
-            func record(_ path: String, id: Int64, type: String) throws -> FrameRecord {
+            func record(_ path: String, id: Int64, type: FrameType) throws -> FrameRecord {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
                 return FrameRecord(multiframeID: id, fileName: "/disk01/wsa/ingest/fits/" + relative(path),
                                    frameType: type, programmeID: programmeIDs[programme]!,
@@ -309,7 +307,7 @@ import TransactionFormat
                                    checksum: SHA256.hash(bytes).hexString, fileTimeStamp: 20051013093000,
                                    cuEventID: 7)
             }
-            var imageRecord = try record(image, id: imageID, type: "stack")
+            var imageRecord = try record(image, id: imageID, type: .stack)
             imageRecord.confID = confID
             imageRecord.catName = imageRecord.fileName.replacingOccurrences(of: ".fit", with: "_cat.fits")
             imageRecord.compFiles = [2: "/disk01/wsa/jpeg/\(imageID)_2.jpg", 4: "/disk01/wsa/jpeg/\(imageID)_4.jpg"]
@@ -317,7 +315,7 @@ import TransactionFormat
                 let row = rows.first { $0["file"] == relative(image) && $0["extension"] == String(d.camNum) }
                 if let n = row?["catalogue_rows"].flatMap(Int.init), d.extNum != 5 { imageRecord.tableRows[d.extNum] = n }
             }
-            frames.append((conf, try record(confPath, id: confID, type: "conf")))
+            frames.append((conf, try record(confPath, id: confID, type: .conf)))
             frames.append((meta, imageRecord))
         }
         return frames
@@ -355,7 +353,7 @@ import TransactionFormat
                 #expect(try m.decode(Int32.self, "version") == 1)
                 #expect(try m.decode(String.self, "catName") == record.catName)
                 #expect(try m.decode(Int64.self, "fileTimeStamp") == record.fileTimeStamp)
-                #expect(try m.decode(String.self, "frameType") == record.frameType)
+                #expect(try m.decode(String.self, "frameType") == record.frameType.rawValue)
                 #expect(try m.decode(Int32.self, "programmeID") == record.programmeID)
                 #expect(try m.decode(String.self, "project") == meta.project)
                 #expect(try m.decode(String.self, "msbID") == meta.msbID)
@@ -420,7 +418,7 @@ import TransactionFormat
             }
 
             // A cone about each image's base position finds its four detectors, and only nearby ones.
-            for (meta, record) in frames where record.frameType == "stack" {
+            for (meta, record) in frames where record.frameType == .stack {
                 let (ra, dec) = (meta.raBase * 15, meta.decBase)
                 let found = try db.query("""
                     SELECT multiframeID, extNum, centralRa, centralDec FROM CurrentAstrometry

@@ -36,7 +36,10 @@ public enum LoadServerMethods {
         }
         registry.register(RPC.LeaseStatusCall.self, access: readers) { _ in try await service.leaseStatus() }
         registry.register(RPC.WriteLock.self, access: curators) { p in
-            try await service.acquire(holder: p.holder, ttl: p.ttl, wait: min(p.wait, .seconds(600)))
+            let arrived = ContinuousClock.now
+            var grant = try await service.acquire(holder: p.holder, ttl: p.ttl, wait: min(p.wait, .seconds(600)))
+            grant.waited = arrived.duration(to: .now)
+            return grant
         }
         registry.register(RPC.Heartbeat.self, access: curators) { p in
             try await service.heartbeat(holder: p.holder, token: p.token, ttl: p.ttl)

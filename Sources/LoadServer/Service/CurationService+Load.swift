@@ -168,16 +168,16 @@ extension CurationService {
             }
             do {
                 try TransactionFile.verify(data, against: manifest)
-            } catch let error as PostgresError {
+            } catch let error as TransactionFileError {
                 throw LoadServerError(.transactionFileRefused, "upload refused: \(error.message)")
             }
+            // The data first, then its manifest: a file is loadable only once both are in place.
             let files = self.spoolFiles(manifest.sha256)
-            let fm = FileManager.default
-            let manifestTemp = self.transactionDirectory.appendingPathComponent(".up-\(UUID().uuidString).json")
-            try Data(manifestJSON).write(to: manifestTemp)
-            if rename(data.path, files.data.path) != 0 || rename(manifestTemp.path, files.manifest.path) != 0 {
-                try? fm.removeItem(at: manifestTemp)
-                throw LoadServerError(.invalidArgument, "cannot store the upload in the spool: \(String(cString: strerror(errno)))")
+            do {
+                try AtomicFile.commit(data.path, to: files.data.path)
+                try AtomicFile.write(manifestJSON, to: files.manifest.path, permissions: 0o640)
+            } catch {
+                throw LoadServerError(.invalidArgument, "cannot store the upload in the spool: \(error)")
             }
             return manifest
         }

@@ -27,10 +27,10 @@ public struct ArchiveLayout: Sendable, Equatable {
 
     /// The archive path of a product (stack, mosaic, difference image) of `programme`:
     /// `<archive>/products/<programme>/<kind>/<name>`.
-    public func productPath(programme: String, kind: String, name: String) -> URL {
+    public func productPath(programme: String, kind: FrameType, name: String) -> URL {
         archive.appendingPathComponent("products", isDirectory: true)
             .appendingPathComponent(programme.lowercased(), isDirectory: true)
-            .appendingPathComponent(kind, isDirectory: true).appendingPathComponent(name)
+            .appendingPathComponent(kind.rawValue, isDirectory: true).appendingPathComponent(name)
     }
 
     /// Where the products live.

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
-import TransactionFormat
+public import TransactionFormat
+public import AppDriver
 
 /// One delivered file copied into the archive (a TransferLog row).
 public struct TransferRecord: Sendable, Hashable {
@@ -10,15 +11,14 @@ public struct TransferRecord: Sendable, Hashable {
     public var deliveredName: String
     /// Where it is in the archive file system.
     public var fileName: String
-    /// image, conf, catalogue, or marker (the night's COMPLETE file).
-    public var fileType: String
+    public var fileType: FileType
     public var programmeID: Int32
     public var fileSize: Int64
     /// SHA-256 of the file, hex.
     public var checksum: String
     public var version: Int32
 
-    public init(sourcePath: String, deliveredName: String, fileName: String, fileType: String, programmeID: Int32,
+    public init(sourcePath: String, deliveredName: String, fileName: String, fileType: FileType, programmeID: Int32,
                 fileSize: Int64, checksum: String, version: Int32) {
         self.sourcePath = sourcePath
         self.deliveredName = deliveredName
@@ -44,8 +44,8 @@ public struct QuarantineRecord: Sendable, Hashable {
     public var cuID: Int16
     public var programmeID: Int32
 
-    public init(fileName: String, movedTo: String, reason: String, sourcePath: String = "NONE",
-                checksum: String = "NONE", cuID: Int16, programmeID: Int32 = -99_999_999) {
+    public init(fileName: String, movedTo: String, reason: String, sourcePath: String = WSANull.text,
+                checksum: String = WSANull.text, cuID: Int16, programmeID: Int32 = WSANull.int) {
         self.fileName = fileName
         self.movedTo = movedTo
         self.reason = reason
@@ -53,6 +53,15 @@ public struct QuarantineRecord: Sendable, Hashable {
         self.checksum = checksum
         self.cuID = cuID
         self.programmeID = programmeID
+    }
+}
+
+extension QuarantineRecord {
+    /// The record of an archived file that CU `cuID` found bad and sets aside.
+    public init(setAside transfer: ArchivedTransfer, by cuID: Int, reason: WrapperError, layout: ArchiveLayout) {
+        self.init(fileName: transfer.fileName, movedTo: layout.quarantinePath(for: transfer.fileName).path,
+                  reason: reason.problem, sourcePath: transfer.sourcePath, checksum: transfer.checksum,
+                  cuID: Int16(cuID), programmeID: transfer.programmeID)
     }
 }
 
@@ -103,57 +112,64 @@ public struct ProvenanceRecord: Sendable, Hashable {
     }
 }
 
-/// Transaction files of the archive's bookkeeping rows.
-enum ArchiveRecordFiles {
-    static func write(_ records: [TransferRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
-        try make(directory, "TransferLog",
-                 ["sourcePath", "deliveredName", "fileName", "fileType", "programmeID", "fileSize", "checksum", "version",
-                  "cuEventID"], records) { w, r in
-            w.write(r.sourcePath); w.write(r.deliveredName); w.write(r.fileName); w.write(r.fileType); w.write(r.programmeID)
-            w.write(r.fileSize); w.write(r.checksum); w.write(r.version); w.write(cuEventID)
-        }
-    }
+/// The archive's bookkeeping tables: each one list of columns and values (``TableColumns``),
+/// with the run's cuEventID last.
+enum ArchiveTables {
+    /// A row of a CU's run: the record and the run that writes it.
+    typealias Run<Record> = (record: Record, cuEventID: Int32)
 
-    static func write(_ records: [QuarantineRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
-        try make(directory, "Quarantine",
-                 ["fileName", "movedTo", "reason", "sourcePath", "checksum", "cuID", "programmeID", "cuEventID"],
-                 records) { w, r in
-            w.write(r.fileName); w.write(r.movedTo); w.write(r.reason); w.write(r.sourcePath)
-            w.write(r.checksum); w.write(r.cuID); w.write(r.programmeID); w.write(cuEventID)
-        }
-    }
+    static let transferLog = TableColumns<Run<TransferRecord>>("TransferLog", [
+        .init("sourcePath") { $0.record.sourcePath },
+        .init("deliveredName") { $0.record.deliveredName },
+        .init("fileName") { $0.record.fileName },
+        .init("fileType") { $0.record.fileType.rawValue },
+        .init("programmeID") { $0.record.programmeID },
+        .init("fileSize") { $0.record.fileSize },
+        .init("checksum") { $0.record.checksum },
+        .init("version") { $0.record.version },
+        .init("cuEventID") { $0.cuEventID },
+    ])
 
-    static func write(_ records: [CompressionRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
-        try make(directory, "CompressedImage",
-                 ["transferID", "extNum", "compFile", "thumbFile", "width", "height", "cuEventID"], records) { w, r in
-            w.write(r.transferID); w.write(r.extNum); w.write(r.compFile); w.write(r.thumbFile)
-            w.write(r.width); w.write(r.height); w.write(cuEventID)
-        }
-    }
+    static let quarantine = TableColumns<Run<QuarantineRecord>>("Quarantine", [
+        .init("fileName") { $0.record.fileName },
+        .init("movedTo") { $0.record.movedTo },
+        .init("reason") { $0.record.reason },
+        .init("sourcePath") { $0.record.sourcePath },
+        .init("checksum") { $0.record.checksum },
+        .init("cuID") { $0.record.cuID },
+        .init("programmeID") { $0.record.programmeID },
+        .init("cuEventID") { $0.cuEventID },
+    ])
 
-    static func write(_ records: [CatalogueIngestRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
-        try make(directory, "CatalogueIngest",
-                 ["multiframeID", "catName", "detectionTable", "rowsLoaded", "cuEventID"], records) { w, r in
-            w.write(r.multiframeID); w.write(r.catName); w.write(r.detectionTable); w.write(r.rowsLoaded)
-            w.write(cuEventID)
-        }
-    }
+    static let compressedImage = TableColumns<Run<CompressionRecord>>("CompressedImage", [
+        .init("transferID") { $0.record.transferID },
+        .init("extNum") { $0.record.extNum },
+        .init("compFile") { $0.record.compFile },
+        .init("thumbFile") { $0.record.thumbFile },
+        .init("width") { $0.record.width },
+        .init("height") { $0.record.height },
+        .init("cuEventID") { $0.cuEventID },
+    ])
 
-    static func write(_ records: [ProvenanceRecord], cuEventID: Int32, into directory: URL) throws -> TransactionData {
-        try make(directory, "Provenance", ["combiframeID", "multiframeID", "inputOrder", "cuEventID"], records) { w, r in
-            w.write(r.combiframeID); w.write(r.multiframeID); w.write(r.inputOrder); w.write(cuEventID)
-        }
-    }
+    static let catalogueIngest = TableColumns<Run<CatalogueIngestRecord>>("CatalogueIngest", [
+        .init("multiframeID") { $0.record.multiframeID },
+        .init("catName") { $0.record.catName },
+        .init("detectionTable") { $0.record.detectionTable },
+        .init("rowsLoaded") { $0.record.rowsLoaded },
+        .init("cuEventID") { $0.cuEventID },
+    ])
 
-    private static func make<R>(_ directory: URL, _ table: String, _ columns: [String], _ records: [R],
-                                _ row: (PostgresBinaryCopyWriter, R) throws -> Void) throws -> TransactionData {
-        let (manifest, data) = try TransactionFile.write(to: directory, table: table, columns: columns,
-                                                         writer: "DbHandler") { w in
-            for r in records {
-                try w.beginRow(fieldCount: columns.count)
-                try row(w, r)
-            }
-        }
+    static let provenance = TableColumns<Run<ProvenanceRecord>>("Provenance", [
+        .init("combiframeID") { $0.record.combiframeID },
+        .init("multiframeID") { $0.record.multiframeID },
+        .init("inputOrder") { $0.record.inputOrder },
+        .init("cuEventID") { $0.cuEventID },
+    ])
+
+    /// The transaction file of `records`, written by run `cuEventID`.
+    static func write<Record>(_ records: [Record], as table: TableColumns<Run<Record>>, cuEventID: Int32,
+                              into directory: URL) throws -> TransactionData {
+        let (manifest, data) = try table.transactionFile(records.map { ($0, cuEventID) }, into: directory, writer: "DbHandler")
         return TransactionData(dataFile: data, table: manifest.table, rowCount: manifest.rowCount, sha256: manifest.sha256)
     }
 }

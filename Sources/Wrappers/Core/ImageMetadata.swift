@@ -2,17 +2,17 @@ public import FITS
 public import Foundation
 import Postgres
 public import AppDriver
-import TransactionFormat
+public import TransactionFormat
 
 /// What the headers of one image or confidence-map file say (casu-wfcam.md §2 and §4): the
 /// primary keywords that go to Multiframe and one ``DetectorMetadata`` per image HDU. Values a
 /// header does not give hold the WSA null defaults (``ImageMetadata/nullReal`` and friends).
 public struct ImageMetadata: Sendable, Equatable {
-    /// WSA null defaults: real/double, integer/bigint, smallint, varchar.
-    public static let nullReal = -0.9999995e9
-    public static let nullInt: Int32 = -99999999
-    public static let nullSmallInt: Int16 = -9999
-    public static let nullString = "NONE"
+    /// WSA null defaults (``WSANull``): real/double, integer/bigint, smallint, varchar.
+    public static let nullReal = WSANull.double
+    public static let nullInt = WSANull.int
+    public static let nullSmallInt = WSANull.smallInt
+    public static let nullString = WSANull.text
 
     /// The file, as given.
     public var path: String
@@ -124,8 +124,7 @@ public struct FrameRecord: Sendable, Equatable {
     /// Path in the archive file system.
     public var fileName: String
     public var version: Int32
-    /// `normal`, `stack`, `mosaic`, `diff` or `conf`.
-    public var frameType: String
+    public var frameType: FrameType
     public var programmeID: Int32
     public var filterID: Int16
     /// multiframeID of the confidence map, −99999999 if none.
@@ -146,9 +145,9 @@ public struct FrameRecord: Sendable, Equatable {
     /// extNum → catalogue rows of that extension (−99999999 when unknown).
     public var tableRows: [Int: Int]
 
-    public init(multiframeID: Int64, fileName: String, version: Int32 = 1, frameType: String,
-                programmeID: Int32, filterID: Int16, confID: Int64 = -99999999, catName: String = "NONE",
-                fileSize: Int64 = -99999999, checksum: String = "NONE", fileTimeStamp: Int64 = -99999999,
+    public init(multiframeID: Int64, fileName: String, version: Int32 = 1, frameType: FrameType,
+                programmeID: Int32, filterID: Int16, confID: Int64 = WSANull.bigInt, catName: String = WSANull.text,
+                fileSize: Int64 = WSANull.bigInt, checksum: String = WSANull.text, fileTimeStamp: Int64 = WSANull.bigInt,
                 deprecated: Int16 = 0, cuEventID: Int32, compFiles: [Int: String] = [:],
                 tableRows: [Int: Int] = [:]) {
         self.multiframeID = multiframeID
@@ -415,8 +414,6 @@ public enum ImageMetadataLoad {
         "cuEventID",
     ]
 
-    static let frameTypes: Set<String> = ["normal", "stack", "mosaic", "diff", "conf"]
-
     /// Writes three transaction files into `directory`: Multiframe (one row per file), then
     /// MultiframeDetector and CurrentAstrometry (one row per image HDU), the order their
     /// foreign keys need. Values too long for their columns, an unknown frameType or an extNum
@@ -457,9 +454,6 @@ public enum ImageMetadataLoad {
         func fail(_ problem: String) -> WrapperError {
             WrapperError(.writeFailed, file: record.fileName, problem)
         }
-        guard frameTypes.contains(record.frameType) else {
-            throw fail("frameType '\(record.frameType)' is not one of \(frameTypes.sorted().joined(separator: ", "))")
-        }
         var strings: [(String, String, Int)] = [
             ("fileName", record.fileName, 512), ("catName", record.catName, 512), ("checksum", record.checksum, 64),
             ("project", meta.project, 64), ("msbID", meta.msbID, 64), ("filterName", meta.filterName, 16),
@@ -483,7 +477,7 @@ public enum ImageMetadataLoad {
                                         into w: PostgresBinaryCopyWriter) throws {
         try w.beginRow(fieldCount: multiframeColumns.count)
         w.write(r.multiframeID); w.write(r.fileName); w.write(r.version); w.write(r.catName)
-        w.write(r.fileTimeStamp); w.write(r.frameType); w.write(r.programmeID)
+        w.write(r.fileTimeStamp); w.write(r.frameType.rawValue); w.write(r.programmeID)
         w.write(m.project); w.write(m.msbID); w.write(m.obsNum); w.write(r.filterID); w.write(m.filterName)
         w.write(m.mjdObs); w.write(m.expTime); w.write(m.amStart); w.write(m.amEnd)
         w.write(m.raBase); w.write(m.decBase); w.write(m.casuVers)

@@ -242,19 +242,11 @@ public final class CUContext: @unchecked Sendable {
                          cuID: Int16(cuID), programmeID: transfer.programmeID)
     }
 
-    /// Whether `error` is a problem of the input file (set it aside and go on) rather than of
-    /// the archive (disk, database, server: stop).
-    public static func isBadInput(_ error: any Error) -> Bool {
-        guard let error = error as? WrapperError else { return false }
-        return [.unreadable, .missingKeyword, .unknownProgramme, .wrongContents, .noWCS, .compressFailed].contains(error.code)
-    }
+    /// Whether `error` is a problem of the input file (``WrapperError/isBadInput``).
+    public static func isBadInput(_ error: any Error) -> Bool { (error as? WrapperError)?.isBadInput == true }
 
-    /// Whether `error` spoils one product only (a bad input, or the tool failing on it) so the
-    /// run goes on with the others, rather than the archive or the installation (stop).
-    public static func isProductProblem(_ error: any Error) -> Bool {
-        guard let error = error as? WrapperError else { return false }
-        return isBadInput(error) || [.failed, .signalled, .timedOut, .init(.invalidArgument)].contains(error.code)
-    }
+    /// Whether `error` spoils one product only (``WrapperError/isProductProblem``).
+    public static func isProductProblem(_ error: any Error) -> Bool { (error as? WrapperError)?.isProductProblem == true }
 
     /// The problem of an error, without the file name it carries.
     public static func problem(_ error: any Error) -> String {

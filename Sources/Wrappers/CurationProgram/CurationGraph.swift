@@ -48,9 +48,7 @@ public enum CurationGraph {
         },
         CurationTask(cu: 5, program: "cu5", dependsOn: [3], perProgramme: true) { ctx, programme in
             guard let programme else { return nil }
-            let pending = try ctx.query.requiredDiffs(programmeID: programme.programmeID).flatMap {
-                try ctx.query.findNonDiffed(programmeID: programme.programmeID, lineFilter: $0.line, continuumFilter: $0.continuum)
-            }
+            let pending = try ctx.query.diffsToMake(programmeID: programme.programmeID)
             return pending.isEmpty ? nil : "\(pending.count) line frame(s) without a continuum-subtracted difference image"
         },
         CurationTask(cu: 13, program: "cu13", dependsOn: [3], perProgramme: true) { ctx, programme in

@@ -10,8 +10,8 @@ import Glibc
 /// A product (stack, mosaic, difference image) written under `NAME.part` names, to be ingested
 /// in a step and renamed to its final name once that step has committed.
 public struct MadeProduct: Sendable, Hashable {
-    /// Multiframe.frameType: `stack`, `mosaic` or `diff`.
-    public var frameType: String
+    /// ``FrameType/stack``, ``FrameType/mosaic`` or ``FrameType/diff``.
+    public var frameType: FrameType
     /// The final paths of the product and its confidence map.
     public var image: URL
     public var confidence: URL
@@ -23,7 +23,7 @@ public struct MadeProduct: Sendable, Hashable {
     /// The products (and their confidence maps) this one replaces: deprecated in the same step.
     public var supersedes: [Int64]
 
-    public init(frameType: String, image: URL, confidence: URL, inputs: [Int64], programmeID: Int32,
+    public init(frameType: FrameType, image: URL, confidence: URL, inputs: [Int64], programmeID: Int32,
                 filterID: Int16, version: Int32, supersedes: [Int64]) {
         self.frameType = frameType
         self.image = image
@@ -67,7 +67,7 @@ extension CUContext {
             let imageID = ids[2 * i], confID = ids[2 * i + 1]
             let confMetadata = try Self.metadata(product.partConfidence)
             frames.append((confMetadata, FrameRecord(
-                multiframeID: confID, fileName: product.confidence.path, version: product.version, frameType: "conf",
+                multiframeID: confID, fileName: product.confidence.path, version: product.version, frameType: .conf,
                 programmeID: product.programmeID, filterID: product.filterID,
                 fileSize: try Self.size(product.partConfidence),
                 checksum: try StagedFile.hash(product.partConfidence.path, label: product.confidence.path),

@@ -150,6 +150,24 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
         detail.isEmpty ? "[\(code.rawValue) \(code)] \(message)" : "[\(code.rawValue) \(code)] \(message) (\(detail))"
     }
 
+    /// Whether this is a problem of the input file (set it aside and go on) rather than of the
+    /// archive (disk, database, server: stop).
+    public var isBadInput: Bool {
+        [.unreadable, .missingKeyword, .unknownProgramme, .wrongContents, .noWCS, .compressFailed].contains(code)
+    }
+
+    /// Whether this spoils one product only (a bad input, or the tool failing on it), so a run
+    /// goes on with the others, rather than the archive or the installation (stop).
+    public var isProductProblem: Bool {
+        isBadInput || [.failed, .signalled, .timedOut, Code(.invalidArgument)].contains(code)
+    }
+
+    /// The one line for the log about `file`: this error's own line when it names a file,
+    /// else "file: problem".
+    public func line(naming file: String) -> String {
+        self.file != nil ? message : "\(file): \(message)"
+    }
+
     /// The server's fault this error passes on, when it is one (``ServerFault``).
     public var fault: ServerFault? { ServerFault(code: code.rawValue) }
 

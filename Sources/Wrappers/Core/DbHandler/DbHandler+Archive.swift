@@ -26,31 +26,58 @@ extension DbHandler {
     /// Records transfers in TransferLog within `step`.
     public func logTransfers(_ records: [TransferRecord], in step: Step) async throws(WrapperError) {
         guard !records.isEmpty else { return }
-        try await load(in: step, "TransferLog") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+        try await load(in: step, "TransferLog") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.transferLog, cuEventID: id, into: dir) }
+    }
+
+    /// Records one CU1 batch within `step`: its transfers, the versions they supersede
+    /// (deprecated in TransferLog) and the files set aside.
+    public func logTransfers(_ batch: TransferBatch, in step: Step) async throws(WrapperError) {
+        try await logTransfers(batch.transfers, in: step)
+        try await deprecate("TransferLog", ids: batch.superseded, in: step)
+        try await logQuarantine(batch.quarantined, in: step)
+    }
+
+    /// Loads one CU3 batch within `step`: Multiframe, MultiframeDetector and CurrentAstrometry
+    /// through transaction files, the superseded frames deprecated, the files set aside recorded.
+    public func loadFrames(_ batch: FrameBatch, in step: Step) async throws(WrapperError) {
+        if !batch.frames.isEmpty {
+            let files: [TransactionData]
+            do {
+                try FileManager.default.createDirectory(at: transactionDirectory, withIntermediateDirectories: true)
+                files = try ImageMetadataLoad.makeTransactionData(batch.frames, into: transactionDirectory)
+            } catch let error as WrapperError {
+                throw error
+            } catch {
+                throw WrapperError(.writeFailed, file: transactionDirectory.path, "Multiframe transaction files: \(error)")
+            }
+            try await loadAll(files, in: step)
+        }
+        try await deprecate("Multiframe", ids: batch.superseded, in: step)
+        try await logQuarantine(batch.quarantined, in: step)
     }
 
     /// Records files set aside in Quarantine within `step`.
     public func logQuarantine(_ records: [QuarantineRecord], in step: Step) async throws(WrapperError) {
         guard !records.isEmpty else { return }
-        try await load(in: step, "Quarantine") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+        try await load(in: step, "Quarantine") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.quarantine, cuEventID: id, into: dir) }
     }
 
     /// Records the JPEG library images made within `step`.
     public func logCompressedImages(_ records: [CompressionRecord], in step: Step) async throws(WrapperError) {
         guard !records.isEmpty else { return }
-        try await load(in: step, "CompressedImage") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+        try await load(in: step, "CompressedImage") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.compressedImage, cuEventID: id, into: dir) }
     }
 
     /// Records the catalogues whose detections `step` loaded.
     public func logCatalogueIngest(_ records: [CatalogueIngestRecord], in step: Step) async throws(WrapperError) {
         guard !records.isEmpty else { return }
-        try await load(in: step, "CatalogueIngest") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+        try await load(in: step, "CatalogueIngest") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.catalogueIngest, cuEventID: id, into: dir) }
     }
 
     /// Records the inputs of products made within `step` (Provenance).
     public func logProvenance(_ records: [ProvenanceRecord], in step: Step) async throws(WrapperError) {
         guard !records.isEmpty else { return }
-        try await load(in: step, "Provenance") { dir, id in try ArchiveRecordFiles.write(records, cuEventID: id, into: dir) }
+        try await load(in: step, "Provenance") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.provenance, cuEventID: id, into: dir) }
     }
 
     /// Loads transaction files within `step`, in order; returns the rows loaded. (The server

@@ -47,7 +47,7 @@ final class LeaseKeeper: Sendable {
             _ = machine.withLock { $0.acquireFailed() }
             throw error
         }
-        switch machine.withLock({ $0.acquireSucceeded(token: grant.token, validFor: grant.validFor, now: .now) }) {
+        switch machine.withLock({ $0.acquireSucceeded(token: grant.token, validFor: grant.validFor, waited: grant.waited, now: .now) }) {
         case .wakeUp(let at):
             startHeartbeats(firstWakeUp: at, validFor: grant.validFor)
             return grant

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 public import AppDriver
+import TransactionFormat
 
 /// A survey programme as the archive knows it.
 public struct ProgrammeInfo: Sendable, Hashable {
@@ -20,7 +21,7 @@ public struct ArchivedTransfer: Sendable, Hashable {
     /// The file's identity across versions (its name; `night/COMPLETE` for a marker).
     public var deliveredName: String
     public var fileName: String
-    public var fileType: String
+    public var fileType: FileType
     public var programmeID: Int32
     public var fileSize: Int64
     public var checksum: String
@@ -200,15 +201,31 @@ extension QueryHandler {
                                  sourcePath: try $0.decode(String.self, "sourcepath"),
                                  deliveredName: try $0.decode(String.self, "deliveredname"),
                                  fileName: try $0.decode(String.self, "filename"),
-                                 fileType: try $0.decode(String.self, "filetype"),
+                                 fileType: try Self.fileType(try $0.decode(String.self, "filetype")),
                                  programmeID: try $0.decode(Int32.self, "programmeid"),
                                  fileSize: try $0.decode(Int64.self, "filesize"),
                                  checksum: try $0.decode(String.self, "checksum"),
                                  version: try $0.decode(Int32.self, "version"),
                                  deprecated: try $0.decode(Int16.self, "deprecated"),
-                                 timeStamp: Int64(try $0.decode(String.self, "stamp")) ?? -99_999_999)
+                                 timeStamp: Int64(try $0.decode(String.self, "stamp")) ?? WSANull.bigInt)
             }
         }
+    }
+
+    /// A TransferLog fileType; the schema's CHECK allows no other.
+    static func fileType(_ text: String) throws(WrapperError) -> FileType {
+        guard let type = FileType(rawValue: text) else {
+            throw WrapperError(.queryFailed, "TransferLog holds an unknown fileType '\(text.prefix(20))'")
+        }
+        return type
+    }
+
+    /// A Multiframe frameType (or a RequiredStack productType); the schema's CHECK allows no other.
+    static func frameType(_ text: String) throws(WrapperError) -> FrameType {
+        guard let type = FrameType(rawValue: text) else {
+            throw WrapperError(.queryFailed, "the archive holds an unknown frame type '\(text.prefix(20))'")
+        }
+        return type
     }
 
     static func textArray(_ values: [String]) -> String {

@@ -19,8 +19,8 @@ public struct ProductInput: Sendable, Hashable {
 /// A product of CU13 to make, or to make again: `inputs` is everything it must hold (the
 /// inputs of `current` still current, and the frames not in it yet).
 public struct PendingProduct: Sendable, Hashable {
-    /// `stack` or `mosaic`.
-    public var kind: String
+    /// ``FrameType/stack`` or ``FrameType/mosaic``.
+    public var kind: FrameType
     public var programmeID: Int32
     public var filterID: Int16
     public var filterName: String
@@ -39,7 +39,7 @@ public struct ExistingProduct: Sendable, Hashable {
     public var multiframeID: Int64
     public var fileName: String
     public var version: Int32
-    public var frameType: String
+    public var frameType: FrameType
     public var filterID: Int16
     public var raBase: Double
     public var decBase: Double
@@ -85,25 +85,25 @@ extension QueryHandler {
                 SELECT r.filterID, r.productType, r.minFrames FROM RequiredStack r
                 WHERE r.programmeID = $1 ORDER BY r.filterID, r.productType DESC
                 """, [.int32(programmeID)]).map {
-                (filterID: try $0.decode(Int16.self, "filterid"), kind: try $0.decode(String.self, "producttype"),
+                (filterID: try $0.decode(Int16.self, "filterid"), kind: try Self.frameType(try $0.decode(String.self, "producttype")),
                  minFrames: Int(try $0.decode(Int16.self, "minframes")))
             }
         }
         guard !required.isEmpty else { return [] }
         let frames = try currentFrames(programmeID: programmeID)
-        let products = try existingProducts(programmeID: programmeID, frameTypes: ["stack", "mosaic"])
+        let products = try existingProducts(programmeID: programmeID, frameTypes: [.stack, .mosaic])
         var pending: [PendingProduct] = []
         for rule in required {
             let inBand = frames.filter { $0.filterID == rule.filterID }
             let made = products.filter { $0.frameType == rule.kind && $0.filterID == rule.filterID }
-            let groups = rule.kind == "stack" ? Self.fields(inBand) : (inBand.isEmpty ? [] : [inBand])
+            let groups = rule.kind == .stack ? Self.fields(inBand) : (inBand.isEmpty ? [] : [inBand])
             var claimed = Set<Int64>()
             for group in groups where group.count >= rule.minFrames {
                 let ids = Set(group.map(\.multiframeID))
                 let first = group[0]
                 let current = made.first { p in
                     !claimed.contains(p.multiframeID)
-                        && (rule.kind == "mosaic" || !ids.isDisjoint(with: p.inputs)
+                        && (rule.kind == .mosaic || !ids.isDisjoint(with: p.inputs)
                             || Self.separation(p.raBase, p.decBase, first.raBase, first.decBase) < Self.fieldTolerance)
                 }
                 if let current { claimed.insert(current.multiframeID) }
@@ -126,7 +126,7 @@ extension QueryHandler {
         let frames = try currentFrames(programmeID: programmeID)
         let lines = frames.filter { $0.filterName == lineFilter }
         let continua = frames.filter { $0.filterName == continuumFilter }
-        let diffs = try existingProducts(programmeID: programmeID, frameTypes: ["diff"])
+        let diffs = try existingProducts(programmeID: programmeID, frameTypes: [.diff])
         let currentIDs = Set(frames.map(\.multiframeID))
         let names = try fileNames(of: diffs.compactMap(\.inputs.first).filter { !currentIDs.contains($0) })
         var pending: [PendingDiff] = []
@@ -143,6 +143,17 @@ extension QueryHandler {
             }
             if let existing, existing.inputs.count == 2, currentIDs.contains(existing.inputs[1]) { continue }
             pending.append(PendingDiff(programmeID: programmeID, line: line, continuum: continuum, current: existing))
+        }
+        return pending
+    }
+
+    /// CU5's work: every pair of the programme's prescription (``requiredDiffs(programmeID:)``)
+    /// whose line frame has no current difference image (``findNonDiffed``). CU5 and curate
+    /// both ask this.
+    public func diffsToMake(programmeID: Int32) throws(WrapperError) -> [PendingDiff] {
+        var pending: [PendingDiff] = []
+        for pair in try requiredDiffs(programmeID: programmeID) {
+            pending += try findNonDiffed(programmeID: programmeID, lineFilter: pair.line, continuumFilter: pair.continuum)
         }
         return pending
     }
@@ -241,7 +252,7 @@ extension QueryHandler {
     }
 
     /// Current products of these frame types with their inputs (in Provenance order).
-    public func existingProducts(programmeID: Int32, frameTypes: [String]) throws(WrapperError) -> [ExistingProduct] {
+    public func existingProducts(programmeID: Int32, frameTypes: [FrameType]) throws(WrapperError) -> [ExistingProduct] {
         try run("list products") {
             try connection.query("""
                 SELECT m.multiframeID, m.fileName, m.version, m.frameType, m.filterID, m.raBase, m.decBase, m.confID,
@@ -250,9 +261,9 @@ extension QueryHandler {
                 FROM Multiframe m
                 WHERE m.programmeID = $1 AND m.frameType = ANY($2::text[]) AND m.deprecated = 0
                 ORDER BY m.multiframeID
-                """, [.int32(programmeID), .text(Self.textArray(frameTypes))]).map {
+                """, [.int32(programmeID), .text(Self.textArray(frameTypes.map(\.rawValue)))]).map {
                 ExistingProduct(multiframeID: try $0.decode(Int64.self, "multiframeid"), fileName: try $0.decode(String.self, "filename"),
-                                version: try $0.decode(Int32.self, "version"), frameType: try $0.decode(String.self, "frametype"),
+                                version: try $0.decode(Int32.self, "version"), frameType: try Self.frameType(try $0.decode(String.self, "frametype")),
                                 filterID: try $0.decode(Int16.self, "filterid"),
                                 raBase: try $0.decode(Double.self, "rabase") * 15, decBase: try $0.decode(Double.self, "decbase"),
                                 confID: try $0.decode(Int64.self, "confid"),
