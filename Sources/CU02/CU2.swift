@@ -1,7 +1,7 @@
 public import ArgumentParser
-import Foundation
 import Wrappers
 import CurationProgram
+import Foundation
 
 /// CU2: create library compressed image frame products (seed 004 §7).
 @main

@@ -9,6 +9,7 @@ import NIOCore
 import NIOSSL
 import XMLRPC
 import UnixSignals
+import SystemSupport
 
 enum ServeSupport {
     /// The directory of this executable: where the curation programs are installed too.
@@ -112,9 +113,7 @@ extension DbRpcServer {
                     let port = channel.localAddress?.port ?? config.rpc.listenPort
                     logger.notice("dbrpcserver \(WSAVersion.current) serving \(scheme)://\(host):\(port)/RPC2 (pid \(getpid()))")
                     if let portFile {
-                        let temporary = portFile + ".tmp"
-                        try? "\(port)\n".write(toFile: temporary, atomically: false, encoding: .utf8)
-                        _ = rename(temporary, portFile)
+                        try? AtomicFile.write(Array("\(port)\n".utf8), to: portFile)
                     }
                 },
                 logger: logger)

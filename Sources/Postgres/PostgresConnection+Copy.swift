@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import SystemSupport
 public import TransactionFormat
 
 /// The data format of a `COPY … FROM STDIN`.
@@ -143,11 +144,11 @@ extension PostgresConnection {
         defer { buffer.deallocate() }
         return try copyIn(into: table, columns: columns, format: format) { stream in
             while true {
-                let n = read(fd, buffer, chunk)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw PostgresError(code: .fileError,
-                                        message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                let n: Int
+                do throws(SystemCallError) {
+                    n = try syscall("read", path: path) { read(fd, buffer, chunk) }
+                } catch {
+                    throw PostgresError(code: .fileError, message: "cannot read \(path): \(error.reason)")
                 }
                 if n == 0 { break }
                 try stream.send(UnsafeRawBufferPointer(start: buffer, count: n))

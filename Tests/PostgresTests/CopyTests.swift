@@ -350,7 +350,7 @@ struct CopyTests {
         let bad = PostgresBinaryCopyWriter { _ in }
         try bad.beginRow(fieldCount: 3)
         bad.write(Int32(1))
-        let error = #expect(throws: PostgresError.self) { try bad.beginRow(fieldCount: 3) }
+        let error = #expect(throws: TransactionFileError.self) { try bad.beginRow(fieldCount: 3) }
         #expect(error?.code == .copyFailed)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,25 +61,12 @@ public struct MailSpool: Sendable {
             throw CurationError(.mailSpool, "cannot encode mail for the spool", detail: "\(error)")
         }
         let unique = UUID().uuidString.lowercased()
-        let temporary = "\(directory)/.tmp-\(unique).mail"
         let final = "\(directory)/\(UTCTime.compact(date))-\(ProcessFacts.pid)-\(unique.prefix(8)).mail"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw CurationError.posix(.mailSpool, "open", temporary) }
         do {
-            try POSIXFile.writeAll(fd, Array(data), path: temporary, code: .mailSpool)
-            guard fsync(fd) == 0 else { throw CurationError.posix(.mailSpool, "fsync", temporary) }
+            try AtomicFile.write(Array(data), to: final, permissions: 0o640)
         } catch {
-            _ = Sys.close(fd)
-            unlink(temporary)
-            throw error
+            throw CurationError(.mailSpool, "cannot spool the mail: \(error)")
         }
-        _ = Sys.close(fd)
-        guard rename(temporary, final) == 0 else {
-            let error = CurationError.posix(.mailSpool, "rename", temporary)
-            unlink(temporary)
-            throw error
-        }
-        POSIXFile.syncDirectory(directory)
         return final
     }
 
@@ -159,9 +147,7 @@ public struct MailSpool: Sendable {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            guard let n = try? syscall("read", { read(fd, &buffer, buffer.count) }), n > 0 else { break }
             data.append(contentsOf: buffer[0..<n])
             if data.count > 16 * 1024 * 1024 { return nil }
         }
@@ -182,7 +168,7 @@ public struct MailSpool: Sendable {
     /// Removes temporary files left by a crash in the middle of ``enqueue(_:)``.
     private func removeStaleTemporaries() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasPrefix(".tmp-") {
+        for name in names where name.hasPrefix(".tmp-") || AtomicFile.isTemporaryName(name) {
             let path = "\(directory)/\(name)"
             if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                let modified = attributes[.modificationDate] as? Date,

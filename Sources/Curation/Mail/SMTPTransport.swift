@@ -146,10 +146,10 @@ final class TCPTransport: SMTPTransport {
             }
             var pfd = pollfd(fd: fd, events: events, revents: 0)
             let slice = Int32(min(remaining, 0.25) * 1000) + 1
-            let n = poll(&pfd, 1, slice)
-            if n > 0 { return }
-            if n < 0 && errno != EINTR {
-                throw CurationError.posix(.smtpConnection, "poll on connection to", peer)
+            do {
+                if try syscall("poll", { poll(&pfd, 1, slice) }) > 0 { return }
+            } catch {
+                throw CurationError(.smtpConnection, "poll on the connection to \(peer): \(error.reason)")
             }
         }
     }
@@ -163,14 +163,16 @@ final class TCPTransport: SMTPTransport {
             #else
             let flags: Int32 = 0
             #endif
-            let n = bytes.withUnsafeBytes { raw in
-                Sys.send(fd, raw.baseAddress! + offset, raw.count - offset, flags)
+            let at = offset
+            do {
+                offset += try syscall("send") {
+                    bytes.withUnsafeBytes { raw in Sys.send(fd, raw.baseAddress! + at, raw.count - at, flags) }
+                }
+            } catch where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
+                continue
+            } catch {
+                throw CurationError(.smtpConnection, "send to SMTP server \(peer): \(error.reason)")
             }
-            if n < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
-                throw CurationError.posix(.smtpConnection, "send to SMTP server", peer)
-            }
-            offset += n
         }
     }
 
@@ -178,15 +180,16 @@ final class TCPTransport: SMTPTransport {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             try wait(for: Int16(POLLIN), step: "reply")
-            let n = buffer.withUnsafeMutableBytes { raw in
-                recv(fd, raw.baseAddress!, raw.count, 0)
+            let n: Int
+            do {
+                n = try syscall("recv") { buffer.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress!, raw.count, 0) } }
+            } catch where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
+                continue
+            } catch {
+                throw CurationError(.smtpConnection, "receive from SMTP server \(peer): \(error.reason)")
             }
             if n > 0 { return Array(buffer[0..<n]) }
-            if n == 0 {
-                throw CurationError(.smtpConnection, "SMTP server \(peer) closed the connection")
-            }
-            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
-            throw CurationError.posix(.smtpConnection, "receive from SMTP server", peer)
+            throw CurationError(.smtpConnection, "SMTP server \(peer) closed the connection")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,18 +8,15 @@ import Darwin
 
 /// Small wrappers over POSIX file calls; every failure becomes a `CurationError`.
 enum POSIXFile {
-    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+    /// Writes all of `bytes` to `fd` (``SystemSupport/writeAll(_:_:path:)``: short writes and
+    /// EINTR go on).
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String,
                          code: CurationError.Code) throws
     {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CurationError.posix(code, "write", path)
-            }
-            offset += n
+        do {
+            try SystemSupport.writeAll(fd, bytes, path: path)
+        } catch {
+            throw CurationError(code, "cannot write \(path): \(error.reason)")
         }
     }
 
@@ -47,12 +45,7 @@ enum POSIXFile {
     }
 
     /// fsyncs a directory so a rename inside it is durable.
-    static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
-    }
+    static func syncDirectory(_ path: String) { AtomicFile.syncDirectory(path) }
 
     /// The (device, inode) identity of an open file, or nil.
     static func identity(fd: Int32) -> (UInt64, UInt64)? {
@@ -71,11 +64,7 @@ enum POSIXFile {
     /// Takes an flock on `fd`, retrying EINTR. Returns false if `nonBlocking` and it is held.
     @discardableResult
     static func lock(_ fd: Int32, _ operation: Int32) -> Bool {
-        while true {
-            if flock(fd, operation) == 0 { return true }
-            if errno == EINTR { continue }
-            return false
-        }
+        (try? syscall("flock") { flock(fd, operation) }) != nil
     }
 }
 

@@ -4,6 +4,7 @@ import Postgres
 public import RPCContract
 import Logging
 import SystemSupport
+import TransactionFormat
 
 extension CurationService {
     /// Begins a step: records the run as started (committed at once, so it is visible while it
@@ -142,7 +143,7 @@ extension CurationService {
 
     /// The programmeID a programme name, PROJECT string or number stands for.
     static func programmeID(_ programme: String?, on db: PostgresConnection) throws -> Int32 {
-        guard let programme, !programme.isEmpty else { return -99_999_999 }
+        guard let programme, !programme.isEmpty else { return WSANull.int }
         let rows = try db.query("""
             SELECT programmeID FROM Programme
             WHERE upper(name) = upper($1) OR dfsIDString = $1 OR programmeID::text = $1

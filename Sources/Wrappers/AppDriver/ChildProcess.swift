@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -218,7 +219,7 @@ enum ChildProcess {
             // WNOWAIT leaves the child a zombie until the supervisor reaps it, so its process
             // group id cannot be reused while the group may still be signalled.
             var info = siginfo_t()
-            while waitid(P_PID, id_t(childPID), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+            _ = try? syscall("waitid") { waitid(P_PID, id_t(childPID), &info, WEXITED | WNOWAIT) }
             signals.markExited()
         }
         waiter.name = "AppDriver wait \(childPID)"
@@ -308,8 +309,7 @@ enum ChildProcess {
         fds.closeParent(\.parentStdin)
 
         var status: Int32 = 0
-        var reaped: pid_t
-        repeat { reaped = waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
+        let reaped = (try? syscall("waitpid") { waitpid(pid, &status, 0) }) ?? -1
         let duration = clock.now - start
         guard reaped == pid else {
             throw WrapperError(.spawnFailed, tool: spec.tool,
@@ -338,14 +338,13 @@ enum ChildProcess {
                                       into tail: inout OutputTail) -> Bool
     {
         for _ in 0..<32 {
-            let count = read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 {
+            do {
+                let count = try syscall("read") { read(fd, buffer.baseAddress, buffer.count) }
+                if count == 0 { return false }
                 tail.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                continue
+            } catch {
+                return error.errno == EAGAIN || error.errno == EWOULDBLOCK
             }
-            if count == 0 { return false }
-            if errno == EINTR { continue }
-            return errno == EAGAIN || errno == EWOULDBLOCK
         }
         return true
     }
@@ -356,15 +355,16 @@ enum ChildProcess {
     {
         if revents & Int16(POLLERR | POLLHUP) != 0 && revents & Int16(POLLOUT) == 0 { return false }
         while offset < data.count {
-            let written = data.withUnsafeBytes { bytes in
-                write(fd, bytes.baseAddress! + offset, min(64 * 1024, bytes.count - offset))
-            }
-            if written > 0 {
+            let at = offset
+            do {
+                let written = try syscall("write") {
+                    data.withUnsafeBytes { bytes in write(fd, bytes.baseAddress! + at, min(64 * 1024, bytes.count - at)) }
+                }
+                if written == 0 { return false }
                 offset += written
-                continue
+            } catch {
+                return error.errno == EAGAIN || error.errno == EWOULDBLOCK
             }
-            if written < 0 && errno == EINTR { continue }
-            return written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
         }
         return true
     }

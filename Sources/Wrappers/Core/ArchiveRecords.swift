@@ -1,5 +1,4 @@
 import Foundation
-import Postgres
 public import TransactionFormat
 public import AppDriver
 

@@ -1,6 +1,5 @@
 package import FITS
 public import Foundation
-import Postgres
 public import AppDriver
 package import TransactionFormat
 
@@ -115,7 +114,7 @@ package enum CASUCatalogue {
                                   "Classification"]
 
     /// WSA null default for real columns.
-    package static let nullReal: Float = -0.9999995e9
+    package static let nullReal = WSANull.real
 
     package static let radiusAndFlux = [("Petr", "petro"), ("Kron", "kron"), ("Hall", "hall")]
 
@@ -223,7 +222,7 @@ package enum CASUCatalogue {
             }
             w.write(errBits[i].isFinite ? Int32(errBits[i].rounded()) : 0)
             w.write(real(conf[i])); w.write(real(skyLevel[i])); w.write(real(skyRms[i]))
-            w.write(cls[i].isFinite ? Int16(cls[i].rounded()) : -9999)
+            w.write(cls[i].isFinite ? Int16(cls[i].rounded()) : WSANull.smallInt)
             w.write(real(stat[i]))
             w.write(Int32(0))
             w.write(target.multiframeID << 23 | Int64(target.extNum) << 20 | Int64(seqNum & 0xFFFFF))

@@ -1,6 +1,5 @@
 public import FITS
 public import Foundation
-import Postgres
 public import AppDriver
 public import TransactionFormat
 

@@ -3,6 +3,8 @@ public import Foundation
 public import Wrappers
 import AppDriver
 import Logging
+import SystemSupport
+import TransactionFormat
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -157,8 +159,10 @@ extension CUContext {
     }
 
     private static func move(_ from: URL, to: URL) throws {
-        guard Glibc.rename(from.path, to.path) == 0 else {
-            throw WrapperError(.writeFailed, file: to.path, String(cString: strerror(errno)))
+        do {
+            try AtomicFile.move(from.path, to: to.path)
+        } catch {
+            throw WrapperError(.writeFailed, file: to.path, "cannot rename the committed product: \(error)")
         }
     }
 
@@ -170,6 +174,6 @@ extension CUContext {
 
     private static func size(_ url: URL) throws -> Int64 {
         let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-        return (attributes[.size] as? NSNumber)?.int64Value ?? -99_999_999
+        return (attributes[.size] as? NSNumber)?.int64Value ?? WSANull.bigInt
     }
 }

@@ -1,7 +1,6 @@
 public import Curation
 public import Foundation
 import Logging
-import Postgres
 import XMLRPC
 public import RPCContract
 public import AppDriver

@@ -1,6 +1,5 @@
 import Curation
 public import Foundation
-import Postgres
 public import AppDriver
 import TransactionFormat
 import SystemSupport

@@ -1,4 +1,5 @@
 public import Foundation
+import SystemSupport
 public import AppDriver
 #if canImport(Glibc)
 import Glibc
@@ -70,9 +71,11 @@ public struct LocalDeliveryArea: DeliveryArea {
     /// Copies `source` through a ``StagedFile``, hashing the bytes as read.
     private static func copy(_ source: String, file: DeliveredFile, to destination: URL,
                              label: String) throws(WrapperError) -> FetchedFile {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else {
-            throw WrapperError(.transferFailed, file: label, "cannot open \(source): \(Delivery.errnoText())")
+        let input: Int32
+        do {
+            input = try syscall("open", path: source) { open(source, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw WrapperError(.transferFailed, file: label, "cannot read the delivered file: \(error)")
         }
         defer { _ = Glibc.close(input) }
         var staged = try StagedFile(file, to: destination, label: label)
@@ -80,10 +83,11 @@ public struct LocalDeliveryArea: DeliveryArea {
         defer { buffer.deallocate() }
         do throws(WrapperError) {
             while true {
-                let n = read(input, buffer.baseAddress, StagedFile.chunkSize)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw WrapperError(.transferFailed, file: label, "cannot read \(source): \(Delivery.errnoText())")
+                let n: Int
+                do {
+                    n = try syscall("read", path: source) { read(input, buffer.baseAddress, StagedFile.chunkSize) }
+                } catch {
+                    throw WrapperError(.transferFailed, file: label, "cannot read the delivered file: \(error)")
                 }
                 if n == 0 { break }
                 if staged.bytes + Int64(n) > file.size {

@@ -1,6 +1,5 @@
 import FITS
 public import Foundation
-import Postgres
 public import AppDriver
 import TransactionFormat
 public import Wrappers
@@ -38,7 +37,7 @@ extension ExtractedCatalogue {
     /// The `class` of a CLASS_STAR value and source-extractor FLAGS.
     public static func classification(classStar: Double, flags: Int) -> Int16 {
         if flags & 4 != 0 { return -9 }
-        guard classStar.isFinite else { return -9999 }
+        guard classStar.isFinite else { return WSANull.smallInt }
         if classStar >= 0.8 { return -1 }
         if classStar >= 0.5 { return -2 }
         if classStar > 0.2 { return -3 }
@@ -46,7 +45,7 @@ extension ExtractedCatalogue {
     }
 
     func writeRows(target: DetectionTarget, into w: PostgresBinaryCopyWriter) throws {
-        let null = CASUCatalogue.nullReal
+        let null = WSANull.real
         let cal = calibration
         func real(_ v: Double) -> Float { v.isFinite ? Float(v) : null }
         func root(_ v: Double) -> Float { v.isFinite && v >= 0 ? Float(v.squareRoot()) : null }

@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SystemSupport
 import AppDriver
 #if canImport(Glibc)
 import Glibc
@@ -126,27 +127,12 @@ final class ProductFiles {
                 throw WrapperError(.writeFailed, file: url.path, "cannot close the product: \(error)")
             }
         }
-        for (temporary, url) in [(temporaryImage, image), (temporaryConfidence, confidence)] {
-            if let problem = Self.sync(temporary.path) {
-                throw WrapperError(.writeFailed, file: url.path, "cannot sync \(temporary.lastPathComponent): \(problem)")
-            }
-        }
-        guard rename(temporaryConfidence.path, confidence.path) == 0 else {
-            throw WrapperError(.writeFailed, file: confidence.path,
-                               "cannot rename \(temporaryConfidence.lastPathComponent): \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporaryImage.path, image.path) == 0 else {
-            let problem = String(cString: strerror(errno))
-            unlink(confidence.path)
-            throw WrapperError(.writeFailed, file: image.path,
-                               "cannot rename \(temporaryImage.lastPathComponent): \(problem)")
-        }
-        for directory in Set([image.deletingLastPathComponent().path, confidence.deletingLastPathComponent().path]) {
-            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd >= 0 {
-                _ = fsync(fd)
-                close(fd)
-            }
+        // The confidence map first, so a product never names a missing map; both or neither.
+        do {
+            for temporary in [temporaryConfidence, temporaryImage] { try AtomicFile.sync(temporary.path) }
+            try AtomicFile.commit([(temporaryConfidence.path, confidence.path), (temporaryImage.path, image.path)])
+        } catch {
+            throw WrapperError(.writeFailed, file: image.path, "cannot commit the product: \(error)")
         }
         committed = true
     }
@@ -161,13 +147,5 @@ final class ProductFiles {
         confidenceFile = nil
         unlink(temporaryImage.path)
         unlink(temporaryConfidence.path)
-    }
-
-    /// Nil on success, else the system's reason.
-    private static func sync(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
-        defer { close(fd) }
-        return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
     }
 }
