@@ -141,7 +141,7 @@ let package = Package(
                           swiftSettings: swiftSettings),
 
         // Simulator of CASU deliveries.
-        .target(name: "SimulatorKit", dependencies: ["FITS"],
+        .target(name: "SimulatorKit", dependencies: ["FITS", "SystemSupport"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "WFCAMSim",
                           dependencies: [
@@ -172,7 +172,7 @@ let package = Package(
         .target(name: "TestSupport",
                 dependencies: ["Postgres", "LoadServer", "FITS", "SimulatorKit", "AppDriver", "SystemSupport"],
                 path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "FITSTests", dependencies: ["FITS", "TestSupport"],
+        .testTarget(name: "FITSTests", dependencies: ["FITS", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TransactionFormat", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RPCContractTests", dependencies: ["RPCContract", "XMLRPC", "SystemSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"],
+        .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SimulatorTests", dependencies: ["SimulatorKit", "FITS", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import TransactionFormat
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #endif

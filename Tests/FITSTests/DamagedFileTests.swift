@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import FITS
+import SystemSupport
 
 /// Every damaged file gives a clear error naming the file; none crashes the reader.
 @Suite struct DamagedFileTests {

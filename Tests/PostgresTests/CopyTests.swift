@@ -3,6 +3,7 @@ import Postgres
 import Testing
 import TestSupport
 import TransactionFormat
+import SystemSupport
 
 /// A detection-like row: the mix of types a catalogue load writes, with NULLs.
 struct DetectionRow {

@@ -1,6 +1,7 @@
 import FITS
 import Foundation
 import SimulatorKit
+import SystemSupport
 import Testing
 import TestSupport
 @testable import Wrappers
@@ -256,7 +257,7 @@ import TestSupport
             #expect(ImageStretch.normalise([null, .nan], width: 2, height: 1, stretch: stretch) == [0, 0])
         }
         // zscale of pure noise spans about the noise, not the outliers.
-        var random = TestSupport.SplitMix64(seed: 3)
+        var random = SystemSupport.SplitMix64(seed: 3)
         var noise = (0..<40_000).map { _ in
             let u = Double.random(in: Double.ulpOfOne..<1, using: &random), v = Double.random(in: 0..<1, using: &random)
             return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v)) * 10 + 1000

@@ -214,7 +214,7 @@ import Glibc
         try FileManager.default.createDirectory(at: night, withIntermediateDirectories: true)
         let size = 8 << 20
         var bytes = [UInt8](repeating: 0, count: size)
-        var rng = TestSupport.SplitMix64(seed: 7)
+        var rng = SystemSupport.SplitMix64(seed: 7)
         for i in stride(from: 0, to: size, by: 8) { withUnsafeBytes(of: rng.next()) { bytes.replaceSubrange(i..<i + 8, with: $0) } }
         try Data(bytes).write(to: night.appendingPathComponent("big.fit"))
         try "# test\nbig.fit \(size)\n".write(to: night.appendingPathComponent("COMPLETE"), atomically: true, encoding: .utf8)

@@ -10,9 +10,10 @@ import TransactionFormat
 @Suite("Ingest rules")
 struct IngestRulesTests {
     static func transfer(_ name: String, type: FileType, id: Int64 = 1, source: String? = nil) -> ArchivedTransfer {
-        ArchivedTransfer(transferID: id, sourcePath: source ?? "20051012/\(name)", deliveredName: name,
-                         fileName: "/archive/fits/20051012/\(name)", fileType: type, programmeID: 101, fileSize: 10,
-                         checksum: "c", version: 1, deprecated: 0, timeStamp: 20051013000000)
+        ArchivedTransfer(transferID: id, record: TransferRecord(
+                             sourcePath: source ?? "20051012/\(name)", deliveredName: name,
+                             fileName: "/archive/fits/20051012/\(name)", fileType: type, programmeID: 101, fileSize: 10,
+                             checksum: "c", version: 1), deprecated: 0, timeStamp: 20051013000000)
     }
 
     @Test("CASU names: what a file is, and the files that belong with an image")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import XMLRPC
+import SystemSupport
 
 /// Values of every type, nested and at the edges, used by the round-trip tests.
 enum Samples {

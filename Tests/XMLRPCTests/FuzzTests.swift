@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import XMLRPC
+import SystemSupport
 
 /// Mutates valid bodies at random (deterministic seed): decoding never crashes or hangs, and
 /// the dispatcher always answers with a well-formed response.

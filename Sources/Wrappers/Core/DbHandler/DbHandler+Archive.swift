@@ -2,6 +2,7 @@ import Foundation
 import XMLRPC
 public import AppDriver
 import RPCContract
+import TransactionFormat
 
 extension DbHandler {
     /// Reserves `count` ids of `table`'s identity column (Multiframe, TransferLog, Quarantine),
@@ -25,8 +26,7 @@ extension DbHandler {
 
     /// Records transfers in TransferLog within `step`.
     public func logTransfers(_ records: [TransferRecord], in step: Step) async throws(WrapperError) {
-        guard !records.isEmpty else { return }
-        try await load(in: step, "TransferLog") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.transferLog, cuEventID: id, into: dir) }
+        try await log(records, as: ArchiveTables.transferLog, in: step)
     }
 
     /// Records one CU1 batch within `step`: its transfers, the versions they supersede
@@ -58,26 +58,22 @@ extension DbHandler {
 
     /// Records files set aside in Quarantine within `step`.
     public func logQuarantine(_ records: [QuarantineRecord], in step: Step) async throws(WrapperError) {
-        guard !records.isEmpty else { return }
-        try await load(in: step, "Quarantine") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.quarantine, cuEventID: id, into: dir) }
+        try await log(records, as: ArchiveTables.quarantine, in: step)
     }
 
     /// Records the JPEG library images made within `step`.
     public func logCompressedImages(_ records: [CompressionRecord], in step: Step) async throws(WrapperError) {
-        guard !records.isEmpty else { return }
-        try await load(in: step, "CompressedImage") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.compressedImage, cuEventID: id, into: dir) }
+        try await log(records, as: ArchiveTables.compressedImage, in: step)
     }
 
     /// Records the catalogues whose detections `step` loaded.
     public func logCatalogueIngest(_ records: [CatalogueIngestRecord], in step: Step) async throws(WrapperError) {
-        guard !records.isEmpty else { return }
-        try await load(in: step, "CatalogueIngest") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.catalogueIngest, cuEventID: id, into: dir) }
+        try await log(records, as: ArchiveTables.catalogueIngest, in: step)
     }
 
     /// Records the inputs of products made within `step` (Provenance).
     public func logProvenance(_ records: [ProvenanceRecord], in step: Step) async throws(WrapperError) {
-        guard !records.isEmpty else { return }
-        try await load(in: step, "Provenance") { dir, id in try ArchiveTables.write(records, as: ArchiveTables.provenance, cuEventID: id, into: dir) }
+        try await log(records, as: ArchiveTables.provenance, in: step)
     }
 
     /// Loads transaction files within `step`, in order; returns the rows loaded. (The server
@@ -89,14 +85,16 @@ extension DbHandler {
         return rows
     }
 
-    private func load(in step: Step, _ table: String,
-                      _ make: (URL, Int32) throws -> TransactionData) async throws(WrapperError) {
+    /// Loads `records` into `table` within `step` through one transaction file (nothing when empty).
+    private func log<Record>(_ records: [Record], as table: TableColumns<ArchiveTables.Run<Record>>,
+                             in step: Step) async throws(WrapperError) {
+        guard !records.isEmpty else { return }
         let data: TransactionData
         do {
             try FileManager.default.createDirectory(at: transactionDirectory, withIntermediateDirectories: true)
-            data = try make(transactionDirectory, Int32(step.cuEventID))
+            data = try ArchiveTables.write(records, as: table, cuEventID: Int32(step.cuEventID), into: transactionDirectory)
         } catch {
-            throw WrapperError(.writeFailed, file: transactionDirectory.path, "\(table) transaction file: \(error)")
+            throw WrapperError(.writeFailed, file: transactionDirectory.path, "\(table.table) transaction file: \(error)")
         }
         _ = try await loadAll([data], in: step)
     }

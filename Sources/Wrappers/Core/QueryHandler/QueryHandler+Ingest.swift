@@ -14,21 +14,25 @@ public struct ProgrammeInfo: Sendable, Hashable {
     public var detectionTable: String
 }
 
-/// A file in TransferLog: one version of a delivered file, as copied into the archive.
+/// A file in TransferLog: one version of a delivered file, as copied into the archive — the
+/// ``TransferRecord`` CU1 wrote (its members read through, `transfer.fileName`), with what the
+/// table adds.
+@dynamicMemberLookup
 public struct ArchivedTransfer: Sendable, Hashable {
     public var transferID: Int64
-    public var sourcePath: String
-    /// The file's identity across versions (its name; `night/COMPLETE` for a marker).
-    public var deliveredName: String
-    public var fileName: String
-    public var fileType: FileType
-    public var programmeID: Int32
-    public var fileSize: Int64
-    public var checksum: String
-    public var version: Int32
+    public var record: TransferRecord
     public var deprecated: Int16
     /// When it was copied, as yyyymmddhhmmss (UTC).
     public var timeStamp: Int64
+
+    public init(transferID: Int64, record: TransferRecord, deprecated: Int16, timeStamp: Int64) {
+        self.transferID = transferID
+        self.record = record
+        self.deprecated = deprecated
+        self.timeStamp = timeStamp
+    }
+
+    public subscript<Value>(dynamicMember member: KeyPath<TransferRecord, Value>) -> Value { record[keyPath: member] }
 }
 
 /// A frame whose catalogue is waiting for CU4.
@@ -197,15 +201,15 @@ extension QueryHandler {
                        to_char(transferredAt AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS') AS stamp
                 FROM TransferLog t WHERE \(condition) ORDER BY sourcePath, version
                 """, params).map {
-                ArchivedTransfer(transferID: try $0.decode(Int64.self, "transferid"),
-                                 sourcePath: try $0.decode(String.self, "sourcepath"),
-                                 deliveredName: try $0.decode(String.self, "deliveredname"),
-                                 fileName: try $0.decode(String.self, "filename"),
-                                 fileType: try Self.fileType(try $0.decode(String.self, "filetype")),
-                                 programmeID: try $0.decode(Int32.self, "programmeid"),
-                                 fileSize: try $0.decode(Int64.self, "filesize"),
-                                 checksum: try $0.decode(String.self, "checksum"),
-                                 version: try $0.decode(Int32.self, "version"),
+                ArchivedTransfer(transferID: try $0.decode(Int64.self, "transferid"), record: TransferRecord(
+                                     sourcePath: try $0.decode(String.self, "sourcepath"),
+                                     deliveredName: try $0.decode(String.self, "deliveredname"),
+                                     fileName: try $0.decode(String.self, "filename"),
+                                     fileType: try Self.fileType(try $0.decode(String.self, "filetype")),
+                                     programmeID: try $0.decode(Int32.self, "programmeid"),
+                                     fileSize: try $0.decode(Int64.self, "filesize"),
+                                     checksum: try $0.decode(String.self, "checksum"),
+                                     version: try $0.decode(Int32.self, "version")),
                                  deprecated: try $0.decode(Int16.self, "deprecated"),
                                  timeStamp: Int64(try $0.decode(String.self, "stamp")) ?? WSANull.bigInt)
             }

@@ -1,8 +1,9 @@
-/// A small deterministic random number generator (SplitMix64), so that fuzz loops and generated
-/// test data are the same on every run.
+/// SplitMix64: a tiny, well-mixed generator used to seed others and to hash labels into seeds.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
+
     public init(seed: UInt64) { state = seed }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
