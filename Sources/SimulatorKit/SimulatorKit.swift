@@ -1,5 +1,6 @@
 import FITS
 public import Foundation
+import SystemSupport
 
 /// What to simulate (the options of `wfcamsim`).
 public struct SimulationConfig: Sendable {
@@ -118,16 +119,16 @@ public final class Simulator: Sendable {
 
         let plane = FocalPlane(size: config.detectorSize)
         // Set-up work runs on every core too: populations, detector defects, confidence maps.
-        let pops = Self.parallelMap(config.programmes, jobs: config.jobs) {
+        let pops = concurrentMap(config.programmes, jobs: config.jobs) {
             SkyPopulation(programme: $0, seed: self.config.seed, focalPlane: plane, pointings: self.config.pointings,
                           starScale: self.config.starDensity, galaxyScale: self.config.galaxyDensity)
-        }
-        let defects = Self.parallelMap(Array(1...4), jobs: config.jobs) {
+        }.map { try! $0.get() }  // the body cannot throw
+        let defects = concurrentMap(Array(1...4), jobs: config.jobs) {
             DetectorDefects(camnum: $0, size: self.config.detectorSize, seed: self.config.seed)
-        }
+        }.map { try! $0.get() }
         let jitters = Set(plan.frames.map(\.njitter)).sorted()
         let pairs = jitters.flatMap { nj in defects.map { (nj, $0) } }
-        let maps = Self.parallelMap(pairs, jobs: config.jobs) { $0.1.confidence(njitter: $0.0) }
+        let maps = concurrentMap(pairs, jobs: config.jobs) { $0.1.confidence(njitter: $0.0) }.map { try! $0.get() }
         var confidence: [Int: [[Int16]]] = [:]
         for (k, pair) in pairs.enumerated() { confidence[pair.0, default: []].append(maps[k]) }
         // Night-mean zero points per band over the good frames' detectors.
@@ -150,21 +151,20 @@ public final class Simulator: Sendable {
         // Frames in parallel: each worker takes the next frame; every frame has its own streams,
         // so the bytes do not depend on which thread wrote it.
         let frames = plan.frames
-        let state = WorkState(count: frames.count)
-        let workers = max(1, min(config.jobs, frames.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let index = state.next() {
-                do {
-                    let result = try FrameWriter.write(frames[index], context: context)
-                    let done = state.finish(index, result)
-                    progress?(done, frames.count)
-                } catch {
-                    state.fail(error, frame: frames[index])
-                }
+        let done = Locked(0)
+        let outcomes = concurrentMap(frames, jobs: config.jobs) { frame in
+            let result = try FrameWriter.write(frame, context: context)
+            progress?(done.withLock { $0 += 1; return $0 }, frames.count)
+            return result
+        }
+        var results: [FrameResult] = []
+        for (frame, outcome) in zip(frames, outcomes) {
+            do {
+                results.append(try outcome.get())
+            } catch {
+                throw SimulationError.io("\(frame.imageName): \(error)")
             }
         }
-        if let error = state.error { throw error }
-        let results = state.results.map { $0! }
 
         // Truth, external catalogue, corruption record; then the COMPLETE markers, last.
         try writeTruth(frames: frames, results: results, populations: pops, to: truthDir)
@@ -270,61 +270,5 @@ public final class Simulator: Sendable {
             .float("apcor3", dApcor, unit: "mag"), .int32("catalogue_rows", dRows), .int32("sources_drawn", dDrawn),
         ]
         try TableWriter.writeBoth(directory: dir, name: "detectors", extname: "DETECTORS", columns: detectorColumns)
-    }
-}
-
-extension Simulator {
-    /// `map` over `jobs` threads, results in input order.
-    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], jobs: Int, _ body: @Sendable (T) -> R) -> [R] {
-        let box = ResultBox<R>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, items.count))) { worker in
-            var i = worker
-            while i < items.count {
-                box.set(i, body(items[i]))
-                i += max(1, min(jobs, items.count))
-            }
-        }
-        return box.values.map { $0! }
-    }
-}
-
-/// Results written by several threads at distinct indices.
-final class ResultBox<R>: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [R?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: R) {
-        lock.lock(); defer { lock.unlock() }
-        values[i] = v
-    }
-}
-
-/// Hands out frame indices to workers and collects their results (thread-safe).
-final class WorkState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cursor = 0
-    private var done = 0
-    private(set) var results: [FrameResult?]
-    private(set) var error: (any Error)?
-
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-
-    func next() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard error == nil, cursor < results.count else { return nil }
-        cursor += 1
-        return cursor - 1
-    }
-
-    func finish(_ index: Int, _ result: FrameResult) -> Int {
-        lock.lock(); defer { lock.unlock() }
-        results[index] = result
-        done += 1
-        return done
-    }
-
-    func fail(_ e: any Error, frame: FrameSpec) {
-        lock.lock(); defer { lock.unlock() }
-        if error == nil { error = SimulationError.io("\(frame.imageName): \(e)") }
     }
 }

@@ -1,5 +1,6 @@
 import FITS
 import Foundation
+import SystemSupport
 
 /// A column of a truth or external table, written both as FITS and as CSV.
 public enum TableColumn: Sendable {
@@ -58,20 +59,15 @@ enum TableWriter {
     /// Writes the FITS and the CSV form of a table at the same time (two cores).
     static func writeBoth(directory: URL, name: String, extname: String, columns: [TableColumn],
                           keywords: [FITSCard] = []) throws {
-        let errors = ErrorBox()
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            do {
-                if i == 0 {
-                    try writeFITS(directory.appendingPathComponent(name + ".fits").path, extname: extname,
-                                  columns: columns, keywords: keywords)
-                } else {
-                    try writeCSV(directory.appendingPathComponent(name + ".csv").path, columns: columns)
-                }
-            } catch {
-                errors.record(error)
+        let outcomes = concurrentMap([0, 1], jobs: 2) { i in
+            if i == 0 {
+                try writeFITS(directory.appendingPathComponent(name + ".fits").path, extname: extname,
+                              columns: columns, keywords: keywords)
+            } else {
+                try writeCSV(directory.appendingPathComponent(name + ".csv").path, columns: columns)
             }
         }
-        if let e = errors.first { throw e }
+        for outcome in outcomes { try outcome.get() }
     }
 
     /// Writes `path` (FITS) atomically; the header gets `keywords` as well.
@@ -138,15 +134,5 @@ enum TableWriter {
         try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.moveItem(atPath: temp, toPath: path)
-    }
-}
-
-/// The first error thrown by any of several threads.
-final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var first: (any Error)?
-    func record(_ e: any Error) {
-        lock.lock(); defer { lock.unlock() }
-        if first == nil { first = e }
     }
 }

@@ -4,13 +4,14 @@ public import Foundation
 public import Logging
 public import Wrappers
 import AppDriver
+import SystemSupport
 import RPCContract
 
 /// One run of a curation program: its configuration, logging, the archive's layout, read-only
 /// queries, and (when it writes) the write lease and its steps. ``run(program:cuID:options:_:)``
 /// wraps a CU's work with what every CU does: one clear line and a non-zero exit on failure, the
 /// summary line at the end, the lease always given back, alerts flushed.
-public final class CUContext: @unchecked Sendable {
+public final class CUContext: Sendable {
     public let program: String
     public let cuID: Int
     public let options: CUOptions
@@ -21,10 +22,13 @@ public final class CUContext: @unchecked Sendable {
     public let progress: ProgressBar
     /// The run a `resume` asked this process to make good (WSA_RESUME_OF).
     public let resumeOf: Int?
-    let lock = NSLock()
-    var productsSwept = false
-    private var handler: DbHandler?
-    private var stepsSucceeded = 0
+    /// What the run learns as it goes, behind a lock.
+    struct RunState {
+        var productsSwept = false
+        var handler: DbHandler?
+        var stepsSucceeded = 0
+    }
+    let state = Locked(RunState())
 
     init(program: String, cuID: Int, options: CUOptions, config: WSAConfig, logger: Logger, query: QueryHandler) {
         self.program = program
@@ -119,17 +123,17 @@ public final class CUContext: @unchecked Sendable {
     /// The database writer, holding the write lease (taken on first use, waiting up to
     /// `--lease-wait` for another holder).
     public func db() async throws -> DbHandler {
-        if let existing = lock.withLock({ self.handler }) { return existing }
+        if let existing = state.withLock({ $0.handler }) { return existing }
         let handler = try DbHandler(config: config, program: program)
         try await handler.writeLock(wait: .seconds(options.leaseWait))
-        lock.withLock { self.handler = handler }
+        state.withLock { $0.handler = handler }
         return handler
     }
 
     private func releaseLease() async {
-        guard let handler = lock.withLock({ handler }) else { return }
+        guard let handler = state.withLock({ $0.handler }) else { return }
         try? await handler.writeUnlock()
-        lock.withLock { self.handler = nil }
+        state.withLock { $0.handler = nil }
     }
 
     /// One atomic step of this CU for `programme`: `body`'s writes commit together with the
@@ -147,7 +151,7 @@ public final class CUContext: @unchecked Sendable {
             throw error
         }
         let outcome = try await db.updateCurationLog(step, status: .succeeded)
-        lock.withLock { stepsSucceeded += 1 }
+        state.withLock { $0.stepsSucceeded += 1 }
         return outcome
     }
 
@@ -170,7 +174,7 @@ public final class CUContext: @unchecked Sendable {
     /// A resumed run that found its work already done still records a step, so the failed run
     /// it stands for is marked made good.
     private func finishResume() async throws {
-        guard resumeOf != nil, !options.dryRun, lock.withLock({ stepsSucceeded }) == 0 else { return }
+        guard resumeOf != nil, !options.dryRun, state.withLock({ $0.stepsSucceeded }) == 0 else { return }
         let programme = options.programmes.count == 1 ? options.programmes[0] : nil
         let db = try await db()
         let step = try await db.beginStep(cu: cuID, programme: programme)

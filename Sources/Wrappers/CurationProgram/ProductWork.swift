@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import AppDriver
+import SystemSupport
 import Curation
 import Logging
 
@@ -40,10 +41,10 @@ extension CUContext {
     /// failing on it) is logged and counted, and the others go on; anything else stops the run.
     public func forEachProduct<T>(_ pending: [T], into tally: inout ProductTally, describe: (T) -> String,
                                   _ body: (T) async throws -> Void) async throws {
-        if !lock.withLock({ productsSwept }) {
+        if !state.withLock({ $0.productsSwept }) {
             _ = try await db()  // holding the lease, no other run is writing products
             try sweepProductFiles(removeUncommitted: true)
-            lock.withLock { productsSwept = true }
+            state.withLock { $0.productsSwept = true }
         }
         for item in pending {
             do {
