@@ -41,6 +41,7 @@ struct CU1: AsyncParsableCommand {
     func run() async throws {
         try await CUContext.run(program: "cu1", cuID: 1, options: options) { [jobs, settle, rehash] ctx in
             let area = try ctx.deliveryArea(settle: .milliseconds(Int(settle * 1000)))
+            let transfer = try ctx.nightTransfer(from: area, jobs: jobs)
             var tally = Tally()
             for survey in try await ctx.surveyNights(in: area, rehash: rehash) {
                 guard survey.ready else {
@@ -56,7 +57,7 @@ struct CU1: AsyncParsableCommand {
                     continue
                 }
                 ctx.expectWork(survey.candidates.count)
-                let night = try await ctx.nightTransfer(from: area, jobs: jobs).transfer(survey) { ctx.workDone() }
+                let night = try await transfer.transfer(survey) { ctx.workDone() }
                 tally.duplicates += night.duplicates
                 for batch in night.batches {  // one step per programme; the night's marker last
                     try await ctx.step(programme: batch.programme) { db, step in try await db.logTransfers(batch, in: step) }

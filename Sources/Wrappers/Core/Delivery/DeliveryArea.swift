@@ -204,12 +204,11 @@ enum Delivery {
         }
         return try result.get()
     }
-
-    static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
-/// A destination file being written under `.<name>.part-<pid>` in its own directory, hashed as
-/// it is written; ``commit(expected:)`` verifies it and renames it into place.
+/// A destination file being written under a temporary name beside it
+/// (``AtomicFile/temporaryPath(for:)``), hashed as it is written; ``commit()`` verifies it and
+/// renames it into place.
 package struct StagedFile {
     let file: DeliveredFile
     let label: String
@@ -231,9 +230,11 @@ package struct StagedFile {
         } catch {
             throw WrapperError(.transferFailed, file: label, "cannot create the destination directory \(directory)")
         }
-        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw WrapperError(.transferFailed, file: label, "cannot create \(temporary): \(Delivery.errnoText())")
+        let path = temporary
+        do {
+            fd = try syscall("open", path: path) { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+        } catch {
+            throw WrapperError(.transferFailed, file: label, "cannot create the copy: \(error)")
         }
     }
 
