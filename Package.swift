@@ -12,7 +12,7 @@ let swiftSettings: [SwiftSetting] = [
 
 /// A curation program sees the wrapper layer and the argument parser only.
 let cuDependencies: [Target.Dependency] = [
-    "CurationProgram", "Wrappers", "Drivers", "AppDriver",
+    "Wrappers",
     .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 
@@ -85,35 +85,36 @@ let package = Package(
                                "AppDriver"],
                 swiftSettings: swiftSettings),
 
-        // The wrapper layer the CUs call (seed 004 §6), in four targets, each above the last.
+        // The wrapper layer the CUs call (seed 004 §6), in four targets, each above the last; a CU
+        // imports the top one, `Wrappers`, which re-exports the others.
         // AppDriver: external programs, and the layer's error type.
         .target(name: "AppDriver", dependencies: ["Curation", "SystemSupport", "RPCContract"],
                 path: "Sources/Wrappers/AppDriver", swiftSettings: swiftSettings),
-        // Wrappers: DbHandler, QueryHandler, FitsReader, CompressHandler, the delivery area and
+        // WrapperCore: DbHandler, QueryHandler, FitsReader, CompressHandler, the delivery area and
         // the ingest's rules.
-        .target(name: "Wrappers",
+        .target(name: "WrapperCore",
                 dependencies: [
                     "AppDriver", "RPCContract", "TransactionFormat", "SystemSupport",
                     "Curation", "FITS", "Postgres", "XMLRPC", "CJPEG",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
-                path: "Sources/Wrappers/Core", swiftSettings: swiftSettings),
+                path: "Sources/Wrappers/WrapperCore", swiftSettings: swiftSettings),
         // Drivers: StackDriver (SWarp), CatExDriver (source-extractor), DiaDriver, their files.
         .target(name: "Drivers",
-                dependencies: ["Wrappers", "AppDriver", "TransactionFormat", "SystemSupport", "Curation", "FITS"],
+                dependencies: ["WrapperCore", "AppDriver", "TransactionFormat", "SystemSupport", "Curation", "FITS"],
                 path: "Sources/Wrappers/Drivers",
                 resources: [.copy("Resources")],
                 swiftSettings: swiftSettings),
-        // CurationProgram: what every CU shares (options, runs, steps, quarantine, the graph).
-        // The only wrapper target that sees swift-argument-parser.
-        .target(name: "CurationProgram",
+        // Wrappers: what every CU shares (options, runs, steps, quarantine, the graph), and the
+        // layer's face. The only wrapper target that sees swift-argument-parser.
+        .target(name: "Wrappers",
                 dependencies: [
-                    "Wrappers", "Drivers", "AppDriver", "SystemSupport", "Curation",
+                    "WrapperCore", "Drivers", "AppDriver", "SystemSupport", "Curation",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
-                path: "Sources/Wrappers/CurationProgram", swiftSettings: swiftSettings),
+                path: "Sources/Wrappers/Program", swiftSettings: swiftSettings),
 
         // The curation programs (seed 004 §7) and the discovery tool (§8).
         .executableTarget(name: "CU01", dependencies: cuDependencies, swiftSettings: swiftSettings),
@@ -162,7 +163,7 @@ let package = Package(
         // Benchmarks (never run by `swift test`).
         .executableTarget(name: "WSABench",
                           dependencies: [
-                              "FITS", "Postgres", "TransactionFormat", "Curation", "SimulatorKit", "Wrappers",
+                              "FITS", "Postgres", "TransactionFormat", "Curation", "SimulatorKit", "WrapperCore",
                               "Drivers", "AppDriver", "SystemSupport",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ],
@@ -182,15 +183,15 @@ let package = Package(
                     dependencies: ["LoadServer", "RPCContract", "Postgres", "TransactionFormat", "SystemSupport", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "WrappersTests",
-                    dependencies: ["Wrappers", "Drivers", "AppDriver", "CurationProgram", "RPCContract", "TransactionFormat",
+                    dependencies: ["WrapperCore", "Drivers", "AppDriver", "RPCContract", "TransactionFormat",
                                    "SystemSupport", "Curation", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "DbRpcServerTests",
-                    dependencies: ["LoadServer", "Wrappers", "AppDriver", "RPCContract", "TransactionFormat", "SystemSupport",
+                    dependencies: ["LoadServer", "WrapperCore", "AppDriver", "RPCContract", "TransactionFormat", "SystemSupport",
                                    "Postgres", "Curation", "XMLRPC", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CurationProgramTests",
-                    dependencies: ["Wrappers", "Drivers", "AppDriver", "CurationProgram", "TransactionFormat", "SystemSupport",
+                    dependencies: ["WrapperCore", "Drivers", "AppDriver", "Wrappers", "TransactionFormat", "SystemSupport",
                                    "Curation", "SimulatorKit", "FITS", "Postgres", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"], swiftSettings: swiftSettings),

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CurationProgram
 import Wrappers
 
 /// CU1: obtain science data from CASU (seed 004 §7).

@@ -1,7 +1,5 @@
 public import ArgumentParser
 import Wrappers
-import CurationProgram
-import Foundation
 
 /// CU2: create library compressed image frame products (seed 004 §7).
 @main
@@ -56,10 +54,7 @@ struct CU2: AsyncParsableCommand {
                             let results = try CompressHandler.compressAll(frame.fileName, jpegs: { hdu in
                                 layout.jpegPaths(forArchived: frame.fileName, hdu: hdu)
                             }, options: compressOptions)
-                            made += results.map {
-                                CompressionRecord(transferID: frame.transferID, extNum: Int16($0.hdu), compFile: $0.jpeg.path,
-                                                  thumbFile: $0.thumbnail.path, width: Int32($0.width), height: Int32($0.height))
-                            }
+                            made += results.map { CompressionRecord($0, transferID: frame.transferID) }
                             frames += 1
                             images += results.count
                         } catch where CUContext.isBadInput(error) {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CurationProgram
 import Wrappers
 
 /// CU3: ingest details of image products (seed 004 §7).

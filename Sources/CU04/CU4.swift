@@ -1,6 +1,5 @@
 import ArgumentParser
 import Wrappers
-import CurationProgram
 
 /// CU4: ingest single-frame source detections (seed 004 §7).
 @main

@@ -1,9 +1,5 @@
 import ArgumentParser
-import Foundation
 import Wrappers
-import CurationProgram
-import Drivers
-import AppDriver
 
 /// CU5: create library H2−K difference image products (seed 004 §7).
 @main
@@ -33,8 +29,8 @@ struct CU5: AsyncParsableCommand {
         try await CUContext.run(program: "cu5", cuID: 5, options: options) { [tools] ctx in
             var tally = ProductTally()
             try ctx.finishCommittedProducts()
-            let found = try await ctx.forEachProgramme({ try ctx.query.diffsToMake(programmeID: $0.programmeID) }, describe: { Self.describe($0) }) { programme, pending in
-                try await ctx.forEachProduct(pending, into: &tally, describe: Self.describe) { pair in
+            let found = try await ctx.forEachProgramme({ try ctx.query.diffsToMake(programmeID: $0.programmeID) }, describe: \.description) { programme, pending in
+                try await ctx.forEachProduct(pending, into: &tally, describe: \.description) { pair in
                     try await Self.make(pair, programme: programme, ctx: ctx, timeout: tools.timeout)
                 }
             }
@@ -43,39 +39,15 @@ struct CU5: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ pair: PendingDiff) -> String {
-        "subtract \(URL(fileURLWithPath: pair.continuum.fileName).lastPathComponent) (\(pair.continuum.filterName)) from "
-            + "\(URL(fileURLWithPath: pair.line.fileName).lastPathComponent) (\(pair.line.filterName))"
-    }
-
     static func make(_ pair: PendingDiff, programme: ProgrammeInfo, ctx: CUContext, timeout: Duration) async throws {
-        var stem = URL(fileURLWithPath: pair.line.fileName).deletingPathExtension().lastPathComponent
-        stem += "_\(pair.line.filterName.lowercased())-\(pair.continuum.filterName.lowercased())_diff"
-        let stemPath = ctx.layout.productPath(programme: programme.name, kind: .diff, name: stem + "_v").path
-        let version = try ctx.nextProductVersion(stem: stemPath)
-        let image = URL(fileURLWithPath: "\(stemPath)\(version).fit")
-        let confidence = URL(fileURLWithPath: "\(stemPath)\(version)_conf.fit")
-        let line = try StackInput(image: URL(fileURLWithPath: pair.line.fileName), confidence: URL(fileURLWithPath: pair.line.confName))
-        let continuum = try StackInput(image: URL(fileURLWithPath: pair.continuum.fileName),
-                                       confidence: URL(fileURLWithPath: pair.continuum.confName))
-        let made = MadeProduct(frameType: .diff, image: image, confidence: confidence,
-                               inputs: [pair.line.multiframeID, pair.continuum.multiframeID],
-                               programmeID: pair.programmeID, filterID: pair.line.filterID, version: version,
-                               supersedes: pair.current.map { [$0.multiframeID, $0.confID].filter { $0 > 0 } } ?? [])
-        let driver = ctx.appDriver
-        do {
-            _ = try await ctx.withScratchDirectory { scratch in
-                try await DiaDriver.makeDiffImage(h2: line, k: continuum, to: made.partImage, confidence: made.partConfidence,
+        let made = try ctx.planProduct(.diff, programme: programme, stem: pair.stem, filterID: pair.line.filterID,
+                                       inputs: [pair.line.multiframeID, pair.continuum.multiframeID], supersedes: pair.superseded)
+        let (line, continuum) = (try pair.line.stackInput(), try pair.continuum.stackInput())
+        try await ctx.makeProduct(made, programme: programme) { made, driver, scratch in
+            _ = try await DiaDriver.makeDiffImage(h2: line, k: continuum, to: made.partImage, confidence: made.partConfidence,
                                                   appDriver: driver, workDirectory: scratch, timeout: timeout)
-            }
-            try await ctx.step(programme: programme.name) { db, step in
-                try await ctx.ingestProducts([made], db: db, step: step)
-            }
-        } catch {
-            ctx.discardProducts([made])
-            throw error
+            return nil
         }
-        try ctx.publishProducts([made])
-        ctx.note("cu5: made \(image.path)")
+        ctx.note("cu5: made \(made.imagePath)")
     }
 }

@@ -1,9 +1,5 @@
 import ArgumentParser
-import Foundation
 import Wrappers
-import CurationProgram
-import Drivers
-import AppDriver
 
 /// CU13: create library stacked and mosaiced image products (seed 004 §7).
 @main
@@ -35,8 +31,8 @@ struct CU13: AsyncParsableCommand {
             var frames = 0
             try ctx.finishCommittedProducts()
             let found = try await ctx.forEachProgramme({ try ctx.query.findNonStacked(programmeID: $0.programmeID) },
-                                                       describe: { Self.describe($0) }) { programme, pending in
-                try await ctx.forEachProduct(pending, into: &tally, describe: Self.describe) { product in
+                                                       describe: \.description) { programme, pending in
+                try await ctx.forEachProduct(pending, into: &tally, describe: \.description) { product in
                     try await Self.make(product, programme: programme, ctx: ctx, timeout: tools.timeout)
                     frames += product.inputs.count
                 }
@@ -47,58 +43,18 @@ struct CU13: AsyncParsableCommand {
         }
     }
 
-    static func describe(_ product: PendingProduct) -> String {
-        let place = product.kind == .stack ? String(format: " of the field at %.4f %+.4f", product.raBase, product.decBase) : ""
-        let what = product.current == nil ? "make" : "remake (version \(product.current!.version + 1))"
-        return "\(what) the \(product.filterName) \(product.kind)\(place) from \(product.inputs.count) frame(s), \(product.newFrames) new"
-    }
-
-    /// The product's name stem: `las_J_123.4567+01.2345_stack`, `dxs_K_mosaic`.
-    static func stem(_ product: PendingProduct, programme: ProgrammeInfo) -> String {
-        let prog = programme.name.lowercased()
-        if product.kind == .mosaic { return "\(prog)_\(product.filterName)_mosaic" }
-        return String(format: "%@_%@_%08.4f%+08.4f_stack", prog, product.filterName, product.raBase, product.decBase)
-    }
-
     static func make(_ product: PendingProduct, programme: ProgrammeInfo, ctx: CUContext, timeout: Duration) async throws {
-        let stem = Self.stem(product, programme: programme)
-        let stemPath = ctx.layout.productPath(programme: programme.name, kind: product.kind, name: stem + "_v").path
-        let version = try ctx.nextProductVersion(stem: stemPath)
-        let image = URL(fileURLWithPath: "\(stemPath)\(version).fit")
-        let confidence = URL(fileURLWithPath: "\(stemPath)\(version)_conf.fit")
-        let inputs = try product.inputs.map {
-            try StackInput(image: URL(fileURLWithPath: $0.fileName), confidence: URL(fileURLWithPath: $0.confName))
+        let made = try ctx.planProduct(product.kind, programme: programme, stem: product.stem(programme: programme),
+                                       filterID: product.filterID, supersedes: product.superseded)
+        let (existing, new) = try product.stackInputs()
+        try await ctx.makeProduct(made, programme: programme) { made, driver, scratch in
+            let result = product.kind == .mosaic
+                ? try await StackDriver.addToMosaic(existing: existing, new: new, to: made.partImage, confidence: made.partConfidence,
+                                                    appDriver: driver, workDirectory: scratch, timeout: timeout)
+                : try await StackDriver.addToStack(existing: existing, new: new, to: made.partImage, confidence: made.partConfidence,
+                                                   appDriver: driver, workDirectory: scratch, timeout: timeout)
+            return product.multiframeIDs(inOrderOf: result.inputs)  // Provenance: the reference frame first
         }
-        let existingIDs = Set(product.current?.inputs ?? [])
-        let existing = zip(product.inputs, inputs).filter { existingIDs.contains($0.0.multiframeID) }.map(\.1)
-        let new = zip(product.inputs, inputs).filter { !existingIDs.contains($0.0.multiframeID) }.map(\.1)
-        var made = MadeProduct(frameType: product.kind, image: image, confidence: confidence, inputs: [],
-                               programmeID: product.programmeID, filterID: product.filterID, version: version,
-                               supersedes: product.current.map { [$0.multiframeID, $0.confID].filter { $0 > 0 } } ?? [])
-        let driver = ctx.appDriver
-        do {
-            let result = try await ctx.withScratchDirectory { [made] scratch in
-                if product.kind == .mosaic {
-                    return try await StackDriver.addToMosaic(existing: existing, new: new, to: made.partImage,
-                                                             confidence: made.partConfidence, appDriver: driver,
-                                                             workDirectory: scratch, timeout: timeout)
-                }
-                return try await StackDriver.addToStack(existing: existing, new: new, to: made.partImage,
-                                                        confidence: made.partConfidence, appDriver: driver,
-                                                        workDirectory: scratch, timeout: timeout)
-            }
-            // Provenance in co-addition order: the reference frame first.
-            let idOfPath = Dictionary(product.inputs.map { (URL(fileURLWithPath: $0.fileName).standardizedFileURL.path, $0.multiframeID) },
-                                      uniquingKeysWith: { a, _ in a })
-            made.inputs = result.inputs.compactMap { idOfPath[$0.standardizedFileURL.path] }
-            try await ctx.step(programme: programme.name) { [made] db, step in
-                try await ctx.ingestProducts([made], db: db, step: step)
-            }
-        } catch {
-            ctx.discardProducts([made])
-            throw error
-        }
-        try ctx.publishProducts([made])
-        ctx.note("cu13: made \(image.path) from \(product.inputs.count) frame(s) (\(product.newFrames) new)")
+        ctx.note("cu13: made \(made.imagePath) from \(product.inputs.count) frame(s) (\(product.newFrames) new)")
     }
 }

@@ -1,9 +1,5 @@
 import ArgumentParser
-import Foundation
 import Wrappers
-import CurationProgram
-import AppDriver
-import Drivers
 
 /// CU14: create the standard source detection list of new stacks and mosaics (seed 004 §7).
 @main
@@ -36,9 +32,8 @@ struct CU14: AsyncParsableCommand {
             try ctx.finishCommittedProducts()
             let found = try await ctx.forEachProgramme({ try ctx.query.productsToExtract(programmeID: $0.programmeID) },
                                                        describe: { "extract the sources of \($0.fileName) into \($0.detectionTable)" }) { programme, pending in
-                let driver = ctx.appDriver
                 try await ctx.forEachProduct(pending, into: &tally, describe: { "extracting \($0.fileName)" }) { product in
-                    let (n, noCorrection) = try await Self.extract(product, programme: programme, ctx: ctx, driver: driver,
+                    let (n, noCorrection) = try await Self.extract(product, programme: programme, ctx: ctx,
                                                                    timeout: tools.timeout)
                     rows += n
                     uncorrected += noCorrection
@@ -53,49 +48,17 @@ struct CU14: AsyncParsableCommand {
 
     /// Extracts every extension of `product` and loads the detections in one step; returns the
     /// rows loaded and how many extensions had no aperture correction.
-    static func extract(_ product: PendingExtraction, programme: ProgrammeInfo, ctx: CUContext, driver: AppDriver,
-                        timeout: Duration) async throws -> (Int, Int) {
+    static func extract(_ product: PendingExtraction, programme: ProgrammeInfo, ctx: CUContext, timeout: Duration) async throws
+        -> (Int, Int)
+    {
         try await ctx.withScratchDirectory { scratch in
-            // Extensions side by side, one source-extractor per core (wsa.sex runs each on one thread).
-            let work = product.extensions.sorted { $0.key < $1.key }
-            let jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
-            var catalogues: [(Int16, ExtractedCatalogue)] = []
-            try await withThrowingTaskGroup(of: (Int16, ExtractedCatalogue).self) { group in
-                var next = 0
-                func launch() {
-                    guard next < work.count else { return }
-                    let (extNum, zeroPoint) = work[next]
-                    next += 1
-                    group.addTask {
-                        (extNum, try await CatExDriver.extractSources(
-                            image: product.fileName, hdu: Int(extNum), weight: product.confName, zeroPoint: zeroPoint,
-                            exposureTime: product.expTime, appDriver: driver, workDirectory: scratch, timeout: timeout))
-                    }
-                }
-                for _ in 0..<jobs { launch() }
-                while let done = try await group.next() {
-                    catalogues.append(done)
-                    launch()
-                }
-            }
-            catalogues.sort { $0.0 < $1.0 }
+            let catalogues = try await ctx.extractSources(of: product, timeout: timeout, workDirectory: scratch)
             var rows = 0
             try await ctx.step(programme: programme.name) { db, step in
-                try FileManager.default.createDirectory(at: db.transactionDirectory, withIntermediateDirectories: true)
-                let files = try catalogues.map { extNum, catalogue in
-                    try catalogue.makeTransactionData(
-                        target: DetectionTarget(table: product.detectionTable, multiframeID: product.multiframeID, extNum: extNum,
-                                                filterID: product.filterID, cuEventID: Int32(step.cuEventID)),
-                        into: db.transactionDirectory)
-                }
-                rows = try await db.loadAll(files, in: step)
-                try await db.logCatalogueIngest([CatalogueIngestRecord(
-                    multiframeID: product.multiframeID, catName: product.fileName, detectionTable: product.detectionTable,
-                    rowsLoaded: Int64(rows))], in: step)
+                rows = try await ctx.loadDetections(catalogues, of: product, db: db, step: step)
             }
-            let uncorrected = catalogues.filter { $0.1.correctionStars < ExtractedCatalogue.minimumCorrectionStars }.count
             ctx.note("cu14: \(rows) detection(s) of \(product.fileName) loaded into \(product.detectionTable)")
-            return (rows, uncorrected)
+            return (rows, catalogues.filter { !$0.catalogue.hasApertureCorrection }.count)
         }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CurationProgram
+import Wrappers
 
 /// The curation discovery tool (seed 004 §8): finds what is due and runs it.
 @main

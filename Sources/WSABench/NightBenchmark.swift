@@ -3,7 +3,7 @@ import Curation
 import FITS
 import Foundation
 import Postgres
-import Wrappers
+import WrapperCore
 import SystemSupport
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@ import ArgumentParser
 import Curation
 import Foundation
 import Postgres
-import Wrappers
+import WrapperCore
 import TransactionFormat
 import SystemSupport
 import RPCContract

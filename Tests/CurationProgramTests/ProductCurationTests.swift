@@ -3,7 +3,7 @@ import Foundation
 import Postgres
 import Testing
 import TestSupport
-import Wrappers
+import WrapperCore
 import Drivers
 import SimulatorKit
 import AppDriver

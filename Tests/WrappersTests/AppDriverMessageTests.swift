@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 

@@ -1,7 +1,7 @@
 import Curation
 import Foundation
 import Testing
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 #if canImport(Glibc)

@@ -4,7 +4,7 @@ import SimulatorKit
 import SystemSupport
 import Testing
 import TestSupport
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 

@@ -3,7 +3,7 @@ import SimulatorKit
 import Testing
 import TestSupport
 import SystemSupport
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 #if canImport(Glibc)

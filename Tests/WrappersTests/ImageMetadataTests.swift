@@ -5,7 +5,7 @@ import SimulatorKit
 import Testing
 import TestSupport
 import TransactionFormat
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 

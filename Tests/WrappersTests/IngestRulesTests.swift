@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 import TransactionFormat
 @testable import AppDriver
-@testable import Wrappers
+@testable import WrapperCore
 
 /// The ingest's rules, which live in the wrapper layer so they can be tested without a CU.
 @Suite("Ingest rules")

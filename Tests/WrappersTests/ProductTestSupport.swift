@@ -2,7 +2,7 @@ import FITS
 import Foundation
 import Testing
 import TestSupport
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 

@@ -3,7 +3,7 @@ import Foundation
 import SimulatorKit
 import Testing
 import TestSupport
-@testable import Wrappers
+@testable import WrapperCore
 @testable import AppDriver
 @testable import Drivers
 

@@ -1,7 +1,7 @@
 public import FITS
 import Foundation
 import AppDriver
-import Wrappers
+import WrapperCore
 
 /// Plain (uncompressed, single-image) copies of one image HDU, for the external tools
 /// (source-extractor, SWarp), which cannot read tile-compressed images.

@@ -2,7 +2,7 @@ import FITS
 public import Foundation
 public import AppDriver
 import TransactionFormat
-public import Wrappers
+public import WrapperCore
 
 extension ExtractedCatalogue {
     /// Writes the detections as a transaction file for `target.table` (a programme's Detection

@@ -1,7 +1,7 @@
 public import FITS
 public import Foundation
 import AppDriver
-import Wrappers
+import WrapperCore
 
 /// What `source-extractor` found on one image extension (``CatExDriver/extractSources(image:hdu:weight:zeroPoint:exposureTime:appDriver:workDirectory:timeout:)``),
 /// with the calibration and the WCS needed to turn it into detection-table rows.
@@ -40,6 +40,8 @@ public struct ExtractedCatalogue: Sendable {
 
     /// Stars needed for aperture corrections.
     public static let minimumCorrectionStars = 3
+    /// Whether enough stars qualified for aperture corrections (else they are all 0).
+    public var hasApertureCorrection: Bool { correctionStars >= Self.minimumCorrectionStars }
     /// Signal-to-noise in the reference aperture a star needs to enter the aperture corrections.
     public static let correctionSignalToNoise = 30.0
 

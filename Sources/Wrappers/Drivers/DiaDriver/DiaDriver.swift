@@ -1,7 +1,7 @@
 import FITS
 public import Foundation
 public import AppDriver
-import Wrappers
+import WrapperCore
 
 /// Continuum-subtracted difference images of CU5 (seed 004 §6: `makeDiffImage`): an H2 frame
 /// minus the scaled K frame of the same field, detector by detector, so that stars (whose H2 and

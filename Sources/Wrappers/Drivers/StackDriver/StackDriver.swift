@@ -1,3 +1,4 @@
+import WrapperCore
 import FITS
 public import Foundation
 public import AppDriver
@@ -168,7 +169,7 @@ public enum StackDriver {
             if let done = await writePending(pending, to: shared, frames: frames) {
                 extensions.append(try done.get())
             }
-        case .mosaic:
+        default:  // .mosaic: `make` is called by addToStack and addToMosaic only
             let directory = work.appendingPathComponent("mosaic", isDirectory: true)
             let parts = frames.flatMap { frame in frame.detectors.map { (frame: frame, detector: $0) } }
             let inputs: CopiedInputs

@@ -1,3 +1,4 @@
+import WrapperCore
 import FITS
 import Foundation
 

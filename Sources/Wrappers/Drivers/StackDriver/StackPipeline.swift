@@ -1,3 +1,4 @@
+import WrapperCore
 import Curation
 import FITS
 import Foundation

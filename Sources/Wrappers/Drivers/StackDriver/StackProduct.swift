@@ -1,13 +1,12 @@
 public import Foundation
+public import WrapperCore
 
 /// What ``StackDriver`` wrote: a product MEF (empty primary + float32 image extensions) and its
 /// confidence map (same layout, int16, median 100 on live pixels).
 public struct StackProduct: Sendable, Equatable {
-    /// A stack keeps the frames' detectors apart; a mosaic puts every detector on one image.
-    public enum Kind: String, Sendable {
-        case stack
-        case mosaic
-    }
+    /// ``FrameType/stack`` (the frames' detectors kept apart) or ``FrameType/mosaic`` (every
+    /// detector on one image).
+    public typealias Kind = FrameType
 
     /// One image extension of the product.
     public struct Extension: Sendable, Equatable {

@@ -81,6 +81,12 @@ public struct CompressionRecord: Sendable, Hashable {
         self.width = width
         self.height = height
     }
+
+    /// The row of `image`, made from the file `transferID`.
+    public init(_ image: CompressedImage, transferID: Int64) {
+        self.init(transferID: transferID, extNum: Int16(image.hdu), compFile: image.jpeg.path, thumbFile: image.thumbnail.path,
+                  width: Int32(image.width), height: Int32(image.height))
+    }
 }
 
 /// A frame whose catalogue CU4 loaded (a CatalogueIngest row).

@@ -1,5 +1,5 @@
 import Foundation
-public import Wrappers
+public import WrapperCore
 public import AppDriver
 import Curation
 import Logging

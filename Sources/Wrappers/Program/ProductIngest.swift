@@ -1,6 +1,6 @@
 import Curation
 public import Foundation
-public import Wrappers
+public import WrapperCore
 import AppDriver
 import Logging
 import SystemSupport
@@ -40,6 +40,8 @@ public struct MadeProduct: Sendable, Hashable {
     /// Where the file is written before its rows commit.
     public static func partPath(_ url: URL) -> URL { url.appendingPathExtension("part") }
     public var partImage: URL { Self.partPath(image) }
+    /// The image's final path, for logs.
+    public var imagePath: String { image.path }
     public var partConfidence: URL { Self.partPath(confidence) }
 }
 

@@ -1,6 +1,6 @@
 import AppDriver
 import Foundation
-import Wrappers
+import WrapperCore
 
 /// The curation discovery tool's rounds (seed 004 §8): resume the failed runs, then run what
 /// the graph finds due, in dependency order, until nothing is due.

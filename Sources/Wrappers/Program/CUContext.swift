@@ -2,7 +2,7 @@ import ArgumentParser
 public import Curation
 public import Foundation
 public import Logging
-public import Wrappers
+public import WrapperCore
 import AppDriver
 import SystemSupport
 import RPCContract

@@ -1,5 +1,5 @@
 import Foundation
-public import Wrappers
+public import WrapperCore
 import Curation
 
 /// Work the discovery tool found due: run `cu` (for `programme`, or for all) because of `reason`.
