@@ -28,14 +28,12 @@ struct CU5: AsyncParsableCommand {
     func run() async throws {
         try await CUContext.run(program: "cu5", cuID: 5, options: options) { [tools] ctx in
             var tally = ProductTally()
-            try ctx.finishCommittedProducts()
-            let found = try await ctx.forEachProgramme({ try ctx.query.diffsToMake(programmeID: $0.programmeID) }, describe: \.description) { programme, pending in
-                try await ctx.forEachProduct(pending, into: &tally, describe: \.description) { pair in
-                    try await Self.make(pair, programme: programme, ctx: ctx, timeout: tools.timeout)
-                }
+            let found = try await ctx.makeProducts({ try ctx.query.diffsToMake(programmeID: $0.programmeID) },
+                                                   describe: \.description, into: &tally) { programme, pair in
+                try await Self.make(pair, programme: programme, ctx: ctx, timeout: tools.timeout)
             }
             try tally.check(program: "cu5", noun: "difference image(s)")
-            return ctx.options.dryRun ? "cu5: would make \(found) difference image(s)" : "cu5: made \(tally.done) difference image(s)"
+            return ctx.options.dryRun ? "cu5: would make \(found) difference image(s)" : "cu5: made \(tally.done) difference image(s); \(tally.setAside) bad input file(s) set aside"
         }
     }
 

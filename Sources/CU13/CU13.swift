@@ -29,17 +29,14 @@ struct CU13: AsyncParsableCommand {
         try await CUContext.run(program: "cu13", cuID: 13, options: options) { [tools] ctx in
             var tally = ProductTally()
             var frames = 0
-            try ctx.finishCommittedProducts()
-            let found = try await ctx.forEachProgramme({ try ctx.query.findNonStacked(programmeID: $0.programmeID) },
-                                                       describe: \.description) { programme, pending in
-                try await ctx.forEachProduct(pending, into: &tally, describe: \.description) { product in
-                    try await Self.make(product, programme: programme, ctx: ctx, timeout: tools.timeout)
-                    frames += product.inputs.count
-                }
+            let found = try await ctx.makeProducts({ try ctx.query.findNonStacked(programmeID: $0.programmeID) },
+                                                   describe: \.description, into: &tally) { programme, product in
+                try await Self.make(product, programme: programme, ctx: ctx, timeout: tools.timeout)
+                frames += product.inputs.count
             }
             try tally.check(program: "cu13", noun: "stack(s)/mosaic(s)")
             if ctx.options.dryRun { return "cu13: would make \(found) stack(s)/mosaic(s)" }
-            return "cu13: made \(tally.done) stack(s)/mosaic(s) of \(frames) frame(s)"
+            return "cu13: made \(tally.done) stack(s)/mosaic(s) of \(frames) frame(s); \(tally.setAside) bad input file(s) set aside"
         }
     }
 

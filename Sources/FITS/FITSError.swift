@@ -23,8 +23,12 @@ public struct FITSError: Error, CustomStringConvertible, Sendable, Equatable {
     public var operation: String
     /// cfitsio status (or wcslib return code), 0 when the error is ours.
     public var status: Int32
-    /// The library's own message(s).
+    /// The library's own message(s): its status text, then its message stack in parentheses.
     public var message: String
+    /// The status text alone (`"illegal character in keyword"`), and the message stack cfitsio
+    /// left, most specific first; for logs.
+    public var summary: String
+    public var stack: [String] = []
 
     public init(_ code: Code, file: String, hdu: Int? = nil, operation: String,
                 status: Int32 = 0, message: String) {
@@ -34,6 +38,7 @@ public struct FITSError: Error, CustomStringConvertible, Sendable, Equatable {
         self.operation = operation
         self.status = status
         self.message = message
+        self.summary = message
     }
 
     public var description: String {
@@ -57,9 +62,12 @@ func fitsStatusError(_ status: Int32, code: FITSError.Code, file: String, hdu: I
         let s = String(cChars: line).trimmingCharacters(in: .whitespaces)
         if !s.isEmpty { stack.append(s) }
     }
+    let summary = message
     if !stack.isEmpty { message += " (" + stack.joined(separator: "; ") + ")" }
-    return FITSError(code, file: file, hdu: hdu, operation: operation,
-                     status: status, message: message)
+    var error = FITSError(code, file: file, hdu: hdu, operation: operation, status: status, message: message)
+    error.summary = summary
+    error.stack = stack
+    return error
 }
 
 extension String {

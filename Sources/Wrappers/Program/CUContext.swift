@@ -235,7 +235,7 @@ public final class CUContext: Sendable {
 
     /// Reports a bad file: one ERROR line naming it and the problem (mailed to the admins).
     public func reportBadFile(_ error: any Error, file: String) {
-        let line = (error as? WrapperError)?.file != nil ? "\(error)" : "\(file): \(error)"
+        let line = (error as? WrapperError)?.line(naming: file) ?? "\(file): \(error)"
         logger.error("\(line)")
     }
 

@@ -51,7 +51,9 @@ public struct CurationDiscovery {
                 }
             }
         }
-        var previous: [DueWork] = []
+        // The graph is per item: work a CU left due after it ran (or that failed) is reported and
+        // set aside for this run, and the later CUs still run for everything that is ready.
+        var attempts: [DueWork.Key: String] = [:], stuck: [String] = []
         for round in 1...max(1, maxRounds) {
             let due = try await CurationGraph.due(ctx)
             if options.dryRun {
@@ -62,29 +64,37 @@ public struct CurationDiscovery {
                 let resumable = resume ? try ctx.query.resumableRuns().filter { $0.failedResumes < maxResumes }.count : 0
                 return "curate: \(due.count) run(s) due, \(resumable) failed run(s) to resume (nothing run: --dry-run)"
             }
-            guard let first = due.first, failures.isEmpty else { break }
-            let batch = due.filter { $0.cu == first.cu }
-            if batch == previous {
-                failures.append("cu\(first.cu) ran but its work is still due (\(first.reason))")
-                break
+            var open: [DueWork] = []
+            for work in due {
+                guard let before = attempts[work.key] else { open.append(work); continue }
+                if before != "failed" && !stuck.contains(where: { $0.hasPrefix(work.label + ":") }) {
+                    let line = "\(work.label): still due after it ran: \(work.reason)"
+                    ctx.warn("curate: \(line)")
+                    stuck.append(line)
+                }
             }
-            previous = batch
-            ctx.note("round \(round): \(batch.map { "cu\($0.cu) \($0.programme ?? "")" }.joined(separator: ", "))")
+            guard let first = open.first else { break }
+            let batch = open.filter { $0.cu == first.cu }
+            ctx.note("round \(round): \(batch.map(\.label).joined(separator: ", "))")
             for work in batch {
                 var args = commonArguments
                 if let programme = work.programme { args += ["--programme", programme] }
-                if !options.quiet { print("curate: cu\(work.cu)\(work.programme.map { " --programme \($0)" } ?? ""): \(work.reason)") }
+                if !options.quiet { print("curate: \(work.label): \(work.reason)") }
                 if try await launch("cu\(work.cu)", args, environment: [:]) {
                     ran["cu\(work.cu)", default: 0] += 1
+                    attempts[work.key] = work.reason
                 } else {
-                    failures.append("cu\(work.cu)\(work.programme.map { " " + $0 } ?? "")")
+                    failures.append(work.label)
+                    attempts[work.key] = "failed"
                 }
             }
         }
         let list = ran.keys.sorted().map { "\($0) ×\(ran[$0]!)" }.joined(separator: ", ")
         let summary = "curate: ran \(ran.values.reduce(0, +)) program(s)\(list.isEmpty ? "" : " (\(list))"), resumed \(resumed) failed run(s)"
-        guard failures.isEmpty else {
-            throw WrapperError(.failed, "\(summary); failed: \(failures.joined(separator: "; "))")
+        guard failures.isEmpty, stuck.isEmpty else {
+            let failed = failures.isEmpty ? "" : "; failed: \(failures.joined(separator: ", "))"
+            let left = stuck.isEmpty ? "" : "; left due: \(stuck.joined(separator: "; "))"
+            throw WrapperError(.failed, "\(summary)\(failed)\(left)")
         }
         return summary + "; nothing left to do"
     }

@@ -7,6 +7,21 @@ public struct DueWork: Sendable, Hashable {
     public var cu: Int
     public var programme: String?
     public var reason: String
+
+    /// The run's identity across rounds: the CU and its programme.
+    struct Key: Hashable { var cu: Int, programme: String? }
+    var key: Key { Key(cu: cu, programme: programme) }
+    /// `cu2 --programme LAS`.
+    public var label: String { "cu\(cu)" + (programme.map { " --programme \($0)" } ?? "") }
+}
+
+/// A few names of the items waiting (` (a.fit, b.fit, c.fit and 12 more)`), so that work left
+/// due can be found.
+func naming(_ paths: [String], most: Int = 3) -> String {
+    guard !paths.isEmpty else { return "" }
+    let names = paths.prefix(most).map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+    let more = paths.count > most ? " and \(paths.count - most) more" : ""
+    return " (\(names.joined(separator: ", "))\(more))"
 }
 
 /// A curation use case the discovery tool knows: which CUs must have run before it, whether it
@@ -35,16 +50,16 @@ public enum CurationGraph {
                 + due.map(\.night).joined(separator: ", ")
         },
         CurationTask(cu: 2, program: "cu2", dependsOn: [1], perProgramme: true) { ctx, programme in
-            let n = try ctx.query.framesToCompress(programmeID: programme?.programmeID).count
-            return n > 0 ? "\(n) transferred frame(s) without JPEGs" : nil
+            let pending = try ctx.query.framesToCompress(programmeID: programme?.programmeID)
+            return pending.isEmpty ? nil : "\(pending.count) transferred frame(s) without JPEGs\(naming(pending.map(\.fileName)))"
         },
         CurationTask(cu: 3, program: "cu3", dependsOn: [1, 2], perProgramme: true) { ctx, programme in
-            let n = try ctx.query.framesToIngest(programmeID: programme?.programmeID).count
-            return n > 0 ? "\(n) file(s) transferred and compressed but not in Multiframe" : nil
+            let pending = try ctx.query.framesToIngest(programmeID: programme?.programmeID)
+            return pending.isEmpty ? nil : "\(pending.count) file(s) transferred and compressed but not in Multiframe\(naming(pending.map(\.fileName)))"
         },
         CurationTask(cu: 4, program: "cu4", dependsOn: [3], perProgramme: true) { ctx, programme in
-            let n = try ctx.query.cataloguesToIngest(programmeID: programme?.programmeID).count
-            return n > 0 ? "\(n) ingested frame(s) whose catalogue is not loaded" : nil
+            let pending = try ctx.query.cataloguesToIngest(programmeID: programme?.programmeID)
+            return pending.isEmpty ? nil : "\(pending.count) ingested frame(s) whose catalogue is not loaded\(naming(pending.map(\.catName)))"
         },
         CurationTask(cu: 5, program: "cu5", dependsOn: [3], perProgramme: true) { ctx, programme in
             guard let programme else { return nil }
@@ -59,8 +74,8 @@ public enum CurationGraph {
             return "\(pending.count) stack(s)/mosaic(s) to make or bring up to date (\(frames) frame(s) not in them)"
         },
         CurationTask(cu: 14, program: "cu14", dependsOn: [13], perProgramme: true) { ctx, programme in
-            let n = try ctx.query.productsToExtract(programmeID: programme?.programmeID).count
-            return n > 0 ? "\(n) stack(s)/mosaic(s) whose detections are not loaded" : nil
+            let pending = try ctx.query.productsToExtract(programmeID: programme?.programmeID)
+            return pending.isEmpty ? nil : "\(pending.count) stack(s)/mosaic(s) whose detections are not loaded\(naming(pending.map(\.fileName)))"
         },
     ]
 

@@ -1,6 +1,8 @@
 public import ArgumentParser
 import Foundation
 import AppDriver
+public import WrapperCore
+import TransactionFormat
 import SystemSupport
 import Curation
 import Logging
@@ -19,6 +21,9 @@ public struct ToolOptions: ParsableArguments, Sendable {
 public struct ProductTally: Sendable {
     public var done = 0
     public var failed: [String] = []
+    /// Input files found bad while making a product, set aside (Quarantine) so the products
+    /// are made without them.
+    public var setAside = 0
 
     public init() {}
 
@@ -26,7 +31,8 @@ public struct ProductTally: Sendable {
     /// one line with the count and the first problem.
     public func check(program: String, noun: String) throws {
         guard let first = failed.first else { return }
-        throw WrapperError(.failed, tool: program, "\(failed.count) \(noun) could not be made (\(done) made): \(first)")
+        let aside = setAside > 0 ? ", \(setAside) bad input file(s) set aside" : ""
+        throw WrapperError(.failed, tool: program, "\(failed.count) \(noun) could not be made (\(done) made\(aside)): \(first)")
     }
 }
 
@@ -36,11 +42,41 @@ extension CUContext {
         if !options.dryRun { try sweepProductFiles(removeUncommitted: false) }
     }
 
+    /// Makes the products `find` reports for each programme, one by one with `make`. An input
+    /// file found bad while making one (it cannot be read, its pixels do not decompress) is set
+    /// aside in Quarantine, and the programme's products are found again without it: one bad
+    /// frame costs its products another try, not the run. Returns the products found.
+    public func makeProducts<T>(_ find: (ProgrammeInfo) throws -> [T], describe: @escaping (T) -> String,
+                                into tally: inout ProductTally,
+                                _ make: (ProgrammeInfo, T) async throws -> Void) async throws -> Int {
+        try finishCommittedProducts()
+        var counts = tally
+        let found = try await forEachProgramme(find, describe: describe) { programme, pending in
+            var pending = pending
+            for _ in 0..<Self.productPasses {
+                let before = counts.setAside
+                try await forEachProduct(pending, into: &counts, describe: describe, programme: programme) {
+                    try await make(programme, $0)
+                }
+                guard counts.setAside > before else { break }
+                pending = try find(programme).filter { item in !counts.failed.contains { $0.hasPrefix(describe(item) + ": ") } }
+                guard !pending.isEmpty else { break }
+                progress.setTotal(pending.count)
+            }
+        }
+        tally = counts
+        return found
+    }
+
+    /// Passes over a programme's products when bad inputs are set aside on the way.
+    static let productPasses = 4
+
     /// Makes `pending` products one by one with `body`. The first call takes the write lease and
     /// removes what killed runs left unfinished. A product's own problem (a bad input, the tool
     /// failing on it) is logged and counted, and the others go on; anything else stops the run.
+    /// With `programme`, a bad input file that is an archived frame is set aside instead.
     public func forEachProduct<T>(_ pending: [T], into tally: inout ProductTally, describe: (T) -> String,
-                                  _ body: (T) async throws -> Void) async throws {
+                                  programme: ProgrammeInfo? = nil, _ body: (T) async throws -> Void) async throws {
         if !state.withLock({ $0.productsSwept }) {
             _ = try await db()  // holding the lease, no other run is writing products
             try sweepProductFiles(removeUncommitted: true)
@@ -50,11 +86,29 @@ extension CUContext {
             do {
                 try await body(item)
                 tally.done += 1
+            } catch let error as WrapperError where error.isBadInput && programme != nil {
+                if try await setAsideInput(error, programme: programme!) {
+                    tally.setAside += 1
+                } else {
+                    logger.error("\(program): \(describe(item)) failed: \(error.line(naming: describe(item)))")
+                    tally.failed.append("\(describe(item)): \(error)")
+                }
             } catch where Self.isProductProblem(error) {
                 logger.error("\(program): \(describe(item)) failed: \(error)")
-                tally.failed.append("\(error)")
+                tally.failed.append("\(describe(item)): \(error)")
             }
             progress.advance()
         }
+    }
+
+    /// Sets aside the archived frame file `error` names (a Quarantine row; the file stays where
+    /// Multiframe names it, so `movedTo` is NONE); false when the file is not an archived frame.
+    func setAsideInput(_ error: WrapperError, programme: ProgrammeInfo) async throws -> Bool {
+        guard let file = error.file, try query.multiframeIDs(fileNames: [file])[file] != nil else { return false }
+        logger.error("\(program): \(error.line(naming: file)); set aside, the products are made without it")
+        let record = QuarantineRecord(fileName: file, movedTo: WSANull.text, reason: error.problem, cuID: Int16(cuID),
+                                      programmeID: programme.programmeID)
+        try await step(programme: programme.name) { db, step in try await db.logQuarantine([record], in: step) }
+        return true
     }
 }

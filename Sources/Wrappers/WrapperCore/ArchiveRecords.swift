@@ -36,7 +36,8 @@ public struct QuarantineRecord: Sendable, Hashable {
     public var fileName: String
     /// Where it was moved.
     public var movedTo: String
-    /// The one-line problem.
+    /// The one-line problem, as ``QuarantineReason`` makes it: at most 300 characters, no
+    /// bytes from the file, no machine paths.
     public var reason: String
     public var sourcePath: String
     public var checksum: String
@@ -47,7 +48,7 @@ public struct QuarantineRecord: Sendable, Hashable {
                 checksum: String = WSANull.text, cuID: Int16, programmeID: Int32 = WSANull.int) {
         self.fileName = fileName
         self.movedTo = movedTo
-        self.reason = reason
+        self.reason = QuarantineReason.make(reason)
         self.sourcePath = sourcePath
         self.checksum = checksum
         self.cuID = cuID

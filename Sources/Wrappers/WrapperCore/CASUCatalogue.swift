@@ -86,6 +86,9 @@ extension FitsReader {
             throw WrapperError(.noWCS, file: path, "HDU \(hdu) has no usable celestial WCS: \(error)")
         }
         let rows = columns["X_coordinate"]?.count ?? 0
+        if let problem = CASUCatalogue.sequenceProblem(columns["Sequence_number"]) {
+            throw WrapperError(.wrongContents, file: path, "HDU \(hdu): \(problem)")
+        }
         let sky: [SkyPosition]
         do {
             let xs = columns["X_coordinate"]!, ys = columns["Y_coordinate"]!
@@ -176,6 +179,26 @@ package enum CASUCatalogue {
         }
     }
 
+    /// Why a Sequence_number column cannot key the rows (each an integer 1…2²⁰−1, as the
+    /// objID packs it, and no two alike), or nil when it can.
+    package static func sequenceProblem(_ sequence: [Float]?) -> String? {
+        guard let sequence else { return nil }
+        var seen = Set<Int32>()
+        for (i, value) in sequence.enumerated() {
+            guard value.isFinite, value == value.rounded(), value >= 1, value <= Float(0xFFFFF),
+                  let n = Int32(exactly: value) else {
+                return "Sequence_number of row \(i + 1) is \(value), not a sequence number"
+            }
+            guard seen.insert(n).inserted else { return "Sequence_number \(n) appears twice (row \(i + 1))" }
+        }
+        return nil
+    }
+
+    /// A flag or class column's value, or `null` when it is not an integer of the type.
+    static func integer<T: FixedWidthInteger>(_ value: Float, null: T) -> T {
+        value.isFinite ? T(exactly: value.rounded()) ?? null : null
+    }
+
     package static func writeRows(_ col: [String: [Float]], sky: [SkyPosition], rows: Int,
                           calibration cal: Calibration, target: DetectionTarget,
                           into w: PostgresBinaryCopyWriter) throws {
@@ -199,7 +222,7 @@ package enum CASUCatalogue {
 
         for i in 0..<rows {
             try w.beginRow(fieldCount: detectionColumns.count)
-            let seqNum = seq[i].isFinite ? Int32(seq[i].rounded()) : Int32(i + 1)
+            let seqNum = integer(seq[i], null: Int32(i + 1))
             w.write(target.multiframeID)
             w.write(target.extNum)
             w.write(seqNum)
@@ -220,9 +243,9 @@ package enum CASUCatalogue {
                 w.write(real(radius[i])); w.write(real(flux[i])); w.write(real(fluxErr[i]))
                 w.write(cal.magnitude(flux[i])); w.write(cal.magnitudeError(flux[i], fluxErr[i]))
             }
-            w.write(errBits[i].isFinite ? Int32(errBits[i].rounded()) : 0)
+            w.write(integer(errBits[i], null: Int32(0)))
             w.write(real(conf[i])); w.write(real(skyLevel[i])); w.write(real(skyRms[i]))
-            w.write(cls[i].isFinite ? Int16(cls[i].rounded()) : WSANull.smallInt)
+            w.write(integer(cls[i], null: WSANull.smallInt))
             w.write(real(stat[i]))
             w.write(Int32(0))
             w.write(target.multiframeID << 23 | Int64(target.extNum) << 20 | Int64(seqNum & 0xFFFFF))

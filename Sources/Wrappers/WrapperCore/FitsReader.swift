@@ -74,16 +74,23 @@ public final class FitsReader {
 
     package static func unreadable(_ path: String, _ error: any Error) -> WrapperError {
         if let e = error as? FITSError {
-            let place = e.hdu.map { "HDU \($0): " } ?? ""
-            return WrapperError(.unreadable, file: path, "\(place)\(e.operation) failed: \(e.message)")
+            return WrapperError(.unreadable, file: path, problem(e), detail: e.message)
         }
         return WrapperError(.unreadable, file: path, "\(error)")
+    }
+
+    /// A person's line for a cfitsio failure: where, what we did, cfitsio's status text and
+    /// its most specific message (the whole stack goes to the log, as the error's detail).
+    static func problem(_ e: FITSError) -> String {
+        let place = e.hdu.map { "HDU \($0): " } ?? ""
+        let specific = e.stack.first.map { " (\($0))" } ?? ""
+        return "\(place)\(e.operation) failed: \(e.summary)\(specific)"
     }
 
     package static func keywordProblem(_ path: String, _ error: any Error) -> WrapperError {
         if let e = error as? FITSError, e.code == .keywordMissing || e.code == .keywordInvalid {
             let place = e.hdu.map { "HDU \($0): " } ?? ""
-            return WrapperError(.missingKeyword, file: path, place + e.message)
+            return WrapperError(.missingKeyword, file: path, place + e.summary, detail: e.message)
         }
         return unreadable(path, error)
     }

@@ -449,9 +449,11 @@ public enum ImageMetadataLoad {
         return written
     }
 
-    private static func validate(_ meta: ImageMetadata, _ record: FrameRecord) throws(WrapperError) {
+    /// Checks that a frame's values fit the tables' columns; what does not is a fault of the
+    /// file (bad input), found before the batch is written.
+    static func validate(_ meta: ImageMetadata, _ record: FrameRecord) throws(WrapperError) {
         func fail(_ problem: String) -> WrapperError {
-            WrapperError(.writeFailed, file: record.fileName, problem)
+            WrapperError(.wrongContents, file: record.fileName, problem)
         }
         var strings: [(String, String, Int)] = [
             ("fileName", record.fileName, 512), ("catName", record.catName, 512), ("checksum", record.checksum, 64),

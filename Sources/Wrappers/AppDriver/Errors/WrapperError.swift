@@ -117,10 +117,12 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
         self.result = nil
     }
 
-    /// A problem with a file: `description` is "file: problem".
-    public init(_ code: Code, file: String, _ problem: String) {
+    /// A problem with a file: `description` is "file: problem"; `detail` (for the log) is
+    /// what a library said in full.
+    public init(_ code: Code, file: String, _ problem: String, detail: String = "") {
         self.init(code, problem)
         self.file = file
+        self.detail = detail
     }
 
     /// A problem running an external tool.
@@ -165,7 +167,8 @@ public struct WrapperError: Error, Sendable, Equatable, CustomStringConvertible,
     /// The one line for the log about `file`: this error's own line when it names a file,
     /// else "file: problem".
     public func line(naming file: String) -> String {
-        self.file != nil ? message : "\(file): \(message)"
+        let line = self.file != nil ? message : "\(file): \(message)"
+        return detail.isEmpty ? line : "\(line) [\(detail)]"
     }
 
     /// The server's fault this error passes on, when it is one (``ServerFault``).

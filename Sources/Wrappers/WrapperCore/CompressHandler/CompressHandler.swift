@@ -85,15 +85,26 @@ public enum CompressHandler {
                                    options: CompressOptions = .init(),
                                    jobs: Int = ProcessInfo.processInfo.activeProcessorCount)
         throws(WrapperError) -> [CompressedImage] {
-        let hdus: [Int]
+        let all: [HDUInfo]
         do {
-            hdus = try FITSThreads.serialised {
+            all = try FITSThreads.serialised {
                 let file = try FITSFile.open(fitsPath)
                 defer { try? file.close() }
-                return try file.hdus().filter(\.holdsImage).map(\.index)
+                return try file.hdus()
             }
         } catch {
-            throw WrapperError(.unreadable, file: fitsPath, CompressHandler.describe(error, hdu: nil))
+            throw WrapperError(.unreadable, file: fitsPath, CompressHandler.describe(error, hdu: nil),
+                               detail: (error as? FITSError)?.message ?? "")
+        }
+        // A frame is an image in every extension (WFCAM: one per detector): an extension that
+        // no longer reads as one (a damaged ZIMAGE, ZNAXISn or BITPIX) spoils the file.
+        if let table = all.first(where: { $0.index > 1 && !$0.holdsImage }) {
+            throw WrapperError(.wrongContents, file: fitsPath,
+                               "HDU \(table.index) does not read as an image (\(table.kind == .image ? "no pixels" : "a table")); every extension of an image file must be one")
+        }
+        let hdus = all.filter(\.holdsImage).map(\.index)
+        guard !hdus.isEmpty else {
+            throw WrapperError(.wrongContents, file: fitsPath, "has no image extension")
         }
         let work = hdus.map { (hdu: $0, outputs: jpegs($0)) }
         for item in work {
@@ -201,15 +212,15 @@ public enum CompressHandler {
         } catch let error as WrapperError {
             throw error
         } catch {
-            throw WrapperError(.unreadable, file: path, describe(error, hdu: hdu))
+            throw WrapperError(.unreadable, file: path, describe(error, hdu: hdu), detail: (error as? FITSError)?.message ?? "")
         }
     }
 
     /// A cfitsio failure as "HDU n: operation failed: message" (the file is named by the caller).
     static func describe(_ error: any Error, hdu: Int?) -> String {
-        let place = (hdu ?? (error as? FITSError)?.hdu).map { "HDU \($0): " } ?? ""
-        guard let error = error as? FITSError else { return place + "\(error)" }
-        return "\(place)\(error.operation) failed: \(error.message)"
+        guard var error = error as? FITSError else { return (hdu.map { "HDU \($0): " } ?? "") + "\(error)" }
+        error.hdu = hdu ?? error.hdu
+        return FitsReader.problem(error)
     }
 }
 

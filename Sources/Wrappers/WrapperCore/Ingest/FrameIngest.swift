@@ -70,9 +70,12 @@ public struct FrameIngest: Sendable {
                     }
                     if let catalogue = related[CASUName.catalogue(ofImage: frame.deliveredName)] {
                         record.catName = catalogue.fileName
-                        record.tableRows = (try? Self.rowCounts(catalogue.fileName)) ?? [:]
+                        // A catalogue whose row counts are impossible is CU4's to set aside.
+                        record.tableRows = ((try? Self.rowCounts(catalogue.fileName)) ?? [:])
+                            .filter { $0.value >= 0 && Int32(exactly: $0.value) != nil }
                     }
                 }
+                try ImageMetadataLoad.validate(metadata, record)
                 result.frames.append((metadata, record))
                 if frame.version > 1 {
                     result.superseded += try query.framesSuperseded(deliveredName: frame.deliveredName, byVersion: frame.version)
