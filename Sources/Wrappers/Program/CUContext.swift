@@ -25,6 +25,8 @@ public final class CUContext: Sendable {
     /// What the run learns as it goes, behind a lock.
     struct RunState {
         var productsSwept = false
+        /// Input files a product CU set aside in this run.
+        var setAside: Set<String> = []
         var handler: DbHandler?
         var stepsSucceeded = 0
     }

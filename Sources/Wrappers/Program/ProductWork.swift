@@ -105,6 +105,7 @@ extension CUContext {
     /// Multiframe names it, so `movedTo` is NONE); false when the file is not an archived frame.
     func setAsideInput(_ error: WrapperError, programme: ProgrammeInfo) async throws -> Bool {
         guard let file = error.file, try query.multiframeIDs(fileNames: [file])[file] != nil else { return false }
+        guard state.withLock({ $0.setAside.insert(file).inserted }) else { return true }  // met again in this run
         logger.error("\(program): \(error.line(naming: file)); set aside, the products are made without it")
         let record = QuarantineRecord(fileName: file, movedTo: WSANull.text, reason: error.problem, cuID: Int16(cuID),
                                       programmeID: programme.programmeID)

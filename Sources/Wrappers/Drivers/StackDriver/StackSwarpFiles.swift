@@ -20,8 +20,8 @@ enum StackSwarpFiles {
         }
         var header = StackHeaderCards.copyable(imageHeader, dropWCS: false)
         header.set("FLXSCALE", .double(scale), comment: "Flux scale to the reference zero point")
-        try write(image.path, header: header, pixels: pixels, dims: dims)
-        try write(weight.path, header: FITSHeader(), pixels: conf, dims: dims)
+        try write(image.path, header: header, pixels: pixels, dims: dims, source: frame.image.path)
+        try write(weight.path, header: FITSHeader(), pixels: conf, dims: dims, source: frame.confidence.path)
         return (imageHeader, confHeader)
     }
 
@@ -37,12 +37,12 @@ enum StackSwarpFiles {
         }
     }
 
-    private static func write(_ path: String, header: FITSHeader, pixels: [Float], dims: [Int]) throws(WrapperError) {
+    private static func write(_ path: String, header: FITSHeader, pixels: [Float], dims: [Int], source: String) throws(WrapperError) {
         guard dims.count == 2 else {
             throw WrapperError(.wrongContents, file: path, "not a two-dimensional image (axes \(dims))")
         }
         try PlainCopy.write(pixels, width: dims[0], height: dims[1], header: header, to: URL(fileURLWithPath: path),
-                            source: path)
+                            source: source)
     }
 
     /// Runs SWarp (through `appDriver`, as ``StackDriver/tool``) in `directory` on `input` (a

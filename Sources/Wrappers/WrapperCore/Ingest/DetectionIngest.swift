@@ -41,7 +41,7 @@ extension QuarantineRecord {
     /// The record of a catalogue CU4 cannot load.
     public init(catalogueOf frame: PendingCatalogue, reason: any Error, layout: ArchiveLayout) {
         self.init(fileName: frame.catName, movedTo: layout.quarantinePath(for: frame.catName).path,
-                  reason: (reason as? WrapperError)?.problem ?? "\(reason)",
-                  cuID: 4, programmeID: frame.programmeID)
+                  reason: (reason as? WrapperError)?.problem ?? "\(reason)", sourcePath: frame.catSourcePath,
+                  checksum: frame.catChecksum, cuID: 4, programmeID: frame.programmeID)
     }
 }

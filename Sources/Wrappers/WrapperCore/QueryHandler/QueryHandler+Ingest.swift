@@ -45,6 +45,9 @@ public struct PendingCatalogue: Sendable, Hashable {
     public var detectionTable: String
     /// The frame's image extensions (MultiframeDetector.extNum).
     public var extNums: [Int16]
+    /// The catalogue's delivery path and checksum (TransferLog), for its Quarantine row.
+    public var catSourcePath: String = WSANull.text
+    public var catChecksum: String = WSANull.text
 }
 
 extension QueryHandler {
@@ -174,9 +177,11 @@ extension QueryHandler {
         try run("find catalogues to ingest") {
             try connection.query("""
                 SELECT m.multiframeID, m.fileName, m.catName, m.programmeID, m.filterID, p.detectionTable,
+                       coalesce(t.sourcePath, 'NONE') AS catsourcepath, coalesce(t.checksum, 'NONE') AS catchecksum,
                        array_to_string(ARRAY(SELECT d.extNum FROM MultiframeDetector d
                                              WHERE d.multiframeID = m.multiframeID ORDER BY d.extNum), ',') AS extnums
                 FROM Multiframe m JOIN Programme p USING (programmeID)
+                LEFT JOIN TransferLog t ON t.fileName = m.catName
                 WHERE m.frameType = 'normal' AND m.deprecated = 0 AND m.catName <> 'NONE'
                   AND ($1::integer IS NULL OR m.programmeID = $1)
                   AND NOT EXISTS (SELECT 1 FROM CatalogueIngest c WHERE c.multiframeID = m.multiframeID)
@@ -189,7 +194,9 @@ extension QueryHandler {
                                  programmeID: try $0.decode(Int32.self, "programmeid"),
                                  filterID: try $0.decode(Int16.self, "filterid"),
                                  detectionTable: try $0.decode(String.self, "detectiontable"),
-                                 extNums: try $0.decode(String.self, "extnums").split(separator: ",").compactMap { Int16($0) })
+                                 extNums: try $0.decode(String.self, "extnums").split(separator: ",").compactMap { Int16($0) },
+                                 catSourcePath: try $0.decode(String.self, "catsourcepath"),
+                                 catChecksum: try $0.decode(String.self, "catchecksum"))
             }
         }
     }
