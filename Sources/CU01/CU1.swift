@@ -30,6 +30,9 @@ struct CU1: AsyncParsableCommand {
     @Option(help: "Seconds a night without a COMPLETE marker must keep its sizes to count as ready.")
     var settle = 2.0
 
+    @Option(help: "Hours a night may stay not ready (no COMPLETE, or sizes that disagree with it) before it is reported as an ERROR (mailed).")
+    var notReadyHours = 24.0
+
     @Flag(help: "Check every file of every ready night by checksum, even when its marker is unchanged.")
     var rehash = false
 
@@ -38,13 +41,15 @@ struct CU1: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CUContext.run(program: "cu1", cuID: 1, options: options) { [jobs, settle, rehash] ctx in
+        try await CUContext.run(program: "cu1", cuID: 1, options: options) { [jobs, settle, rehash, notReadyHours] ctx in
             let area = try ctx.deliveryArea(settle: .milliseconds(Int(settle * 1000)))
             let transfer = try ctx.nightTransfer(from: area, jobs: jobs)
             var tally = Tally()
-            for survey in try await ctx.surveyNights(in: area, rehash: rehash) {
+            let surveys = try await ctx.surveyNights(in: area, rehash: rehash)
+            try ctx.watchUnreadyNights(surveys, limit: .seconds(notReadyHours * 3600))
+            for survey in surveys {
                 guard survey.ready else {
-                    ctx.note("night \(survey.night) is not ready: \(survey.reason)")
+                    ctx.report("cu1: night \(survey.night) is not ready: \(survey.reason)")
                     tally.notReady += 1
                     continue
                 }

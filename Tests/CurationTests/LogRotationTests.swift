@@ -45,6 +45,25 @@ import TestSupport
         #expect(line.hasSuffix(" file=w_20250301_00042.fit night=20250301 why=\"no WCS\""))
     }
 
+    @Test func archivesOlderThanKeepDaysArePrunedAtRotation() throws {
+        let dir = try TestEnvironment.temporaryDirectory("wsalog")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for day in ["2025-01-10", "2025-02-20", "2025-02-27", "2025-02-27.1"] {
+            try Data("old\n".utf8).write(to: dir.appendingPathComponent("cutest.log.\(day).gz"))
+        }
+        try Data("other\n".utf8).write(to: dir.appendingPathComponent("other.log.2025-01-10.gz"))
+        let clock = TestClock("2025-03-01T12:00:00Z")
+        let file = try RotatingLogFile(directory: dir.path, fileName: "cutest.log", clock: clock.function, keepDays: 7)
+        logger(file).info("today")
+        clock.set("2025-03-02T00:00:01Z")
+        logger(file).info("tomorrow")
+        #expect(file.waitForArchiving(timeout: 30))
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        #expect(!names.contains("cutest.log.2025-01-10.gz") && !names.contains("cutest.log.2025-02-20.gz"))
+        #expect(names.contains("cutest.log.2025-02-27.gz") && names.contains("cutest.log.2025-02-27.1.gz"))
+        #expect(names.contains("cutest.log.2025-03-01.gz") && names.contains("other.log.2025-01-10.gz"))
+    }
+
     @Test func rotatesAtMidnightIntoCompressedArchive() throws {
         let dir = try TestEnvironment.temporaryDirectory("wsalog")
         defer { try? FileManager.default.removeItem(at: dir) }

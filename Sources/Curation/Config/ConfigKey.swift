@@ -158,6 +158,8 @@ extension WSAConfig {
             ConfigKey("logging", "stderr", apply: { c, r in
                 c.logging.stderr = StderrMode(rawValue: try r.choice(StderrMode.allCases.map(\.rawValue)))!
             }, render: { TOMLLiteral.string($0.logging.stderr.rawValue) }),
+            ConfigKey("logging", "keep_days", apply: { c, r in c.logging.keepDays = try r.integer(in: 0...36500) },
+                      render: { String($0.logging.keepDays) }),
             // [mail]
             ConfigKey("mail", "admins", apply: { c, r in
                 let list = try r.stringList()
@@ -202,6 +204,9 @@ extension WSAConfig {
             ConfigKey("mail", "retry_max_seconds",
                       apply: { c, r in c.mail.retryMaxSeconds = try r.seconds() },
                       render: { TOMLLiteral.number($0.mail.retryMaxSeconds) }),
+            ConfigKey("mail", "digest_seconds",
+                      apply: { c, r in c.mail.digestSeconds = try r.seconds() },
+                      render: { TOMLLiteral.number($0.mail.digestSeconds) }),
         ]
     }
 

@@ -97,6 +97,8 @@ public struct WSAConfig: Sendable, Equatable {
         public var file: String = "{program}.log"
         /// When warnings and above are copied to stderr.
         public var stderr: StderrMode = .auto
+        /// Days the compressed archives of rotated logs are kept (0: for ever).
+        public var keepDays: Int = 90
 
         /// The log file name for `program`.
         public func fileName(program: String) -> String {
@@ -124,6 +126,9 @@ public struct WSAConfig: Sendable, Equatable {
         public var retrySeconds: Double = 5
         /// Longest delay between retries, in seconds.
         public var retryMaxSeconds: Double = 600
+        /// A run's ERRORs leave as one mail at its end; in a daemon, when the oldest waiting
+        /// one is this many seconds old.
+        public var digestSeconds: Double = 600
     }
 
     /// `[tools]`: paths of external programs, by name (`source_extractor`, `swarp`, …).

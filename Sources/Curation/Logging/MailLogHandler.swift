@@ -9,6 +9,8 @@ public import Logging
 /// not turn debug messages into mail.
 public struct MailLogHandler: LogHandler {
     public let mailer: AlertMailer
+    /// When given, alerts are gathered into one mail per run (``AlertDigest``).
+    public let digest: AlertDigest?
     public let program: String
     public let label: String
     /// Sender address.
@@ -30,10 +32,11 @@ public struct MailLogHandler: LogHandler {
     /// - Parameters:
     ///   - level: The program's configured level; mail starts at `max(level, .error)`.
     public init(mailer: AlertMailer, program: String, label: String, from: String,
-                recipients: [String], level: Logger.Level = .error,
+                recipients: [String], level: Logger.Level = .error, digest: AlertDigest? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() })
     {
         self.mailer = mailer
+        self.digest = digest
         self.program = program
         self.label = label
         self.from = from
@@ -52,7 +55,7 @@ public struct MailLogHandler: LogHandler {
         let message = Self.alert(event: event, program: program, label: label, from: from,
                                  recipients: recipients, date: clock(),
                                  metadata: mergedMetadata(metadata, metadataProvider, event.metadata))
-        mailer.send(message)
+        if let digest { digest.add(message) } else { mailer.send(message) }
     }
 
     /// The alert mail for one log event. Subject:

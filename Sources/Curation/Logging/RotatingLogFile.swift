@@ -25,6 +25,8 @@ public final class RotatingLogFile: @unchecked Sendable {
     public var path: String { "\(directory)/\(fileName)" }
 
     private let clock: @Sendable () -> Date
+    /// Days the compressed archives are kept (0: for ever).
+    public let keepDays: Int
     private let archiver: LogArchiver
     private let lock = NSLock()
     private var fd: Int32 = -1
@@ -40,6 +42,7 @@ public final class RotatingLogFile: @unchecked Sendable {
     /// - Throws: ``CurationError`` `.logFile` naming the directory or file.
     public init(directory: String, fileName: String,
                 clock: @escaping @Sendable () -> Date = { Date() },
+                keepDays: Int = 0,
                 gzip: String = "/bin/gzip",
                 diagnostics: @escaping @Sendable (String) -> Void = { _ in })
         throws
@@ -47,6 +50,7 @@ public final class RotatingLogFile: @unchecked Sendable {
         self.directory = directory
         self.fileName = fileName
         self.clock = clock
+        self.keepDays = keepDays
         self.archiver = LogArchiver(gzip: gzip, diagnostics: diagnostics)
         try POSIXFile.makeDirectory(directory, code: .logFile)
         let lockPath = "\(directory)/.\(fileName).lock"
@@ -133,6 +137,20 @@ public final class RotatingLogFile: @unchecked Sendable {
         try reopen()
         fileDay = today
         if let archived { archiver.archive(archived) }
+        pruneArchives(today: today)
+    }
+
+    /// Removes the compressed archives (`<file>.YYYY-MM-DD[.N].gz`) of days more than
+    /// ``keepDays`` before `today`.
+    func pruneArchives(today: Int) {
+        guard keepDays > 0 else { return }
+        let prefix = fileName + "."
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.hasPrefix(prefix) && name.hasSuffix(".gz") {
+            guard let day = UTCTime.dayNumber(parsing: name.dropFirst(prefix.count).prefix(10)),
+                  day < today - keepDays else { continue }
+            unlink("\(directory)/\(name)")
+        }
     }
 
     private func reopen() throws {

@@ -17,6 +17,8 @@ public final class WSALogging: Sendable {
     public let logFile: RotatingLogFile
     /// The alert mailer, or nil when `[mail] admins` is empty.
     public let mailer: AlertMailer?
+    /// The run's alerts, gathered into one mail (sent at ``shutdown(timeout:)``).
+    public let digest: AlertDigest?
     /// The level from the config.
     public let level: Logger.Level
     /// Whether warnings and above also go to stderr.
@@ -56,11 +58,12 @@ public final class WSALogging: Sendable {
         }
         let file = try RotatingLogFile(
             directory: config.paths.log, fileName: config.logging.fileName(program: program),
-            clock: clock, gzip: config.tools["gzip"] ?? "/bin/gzip",
+            clock: clock, keepDays: config.logging.keepDays, gzip: config.tools["gzip"] ?? "/bin/gzip",
             diagnostics: { StandardError.report("wsa: \($0)", throttle: "archive") })
         self.logFile = file
         if config.mail.admins.isEmpty {
             mailer = nil
+            digest = nil
         } else {
             // The mailer's own problems go to the file (not mailed: no loops, no storms).
             mailer = AlertMailer(config: config.mail, diagnostics: { text in
@@ -69,6 +72,9 @@ public final class WSALogging: Sendable {
                                    label: "wsa.mail", message: text, metadata: [:])
                 }
             })
+            digest = AlertDigest(program: program, window: config.mail.digestSeconds, clock: clock) { [mailer] in
+                mailer?.send($0)
+            }
         }
     }
 
@@ -83,7 +89,7 @@ public final class WSALogging: Sendable {
         }
         if let mailer {
             handlers.append(MailLogHandler(mailer: mailer, program: program, label: label,
-                                           from: from, recipients: admins, level: level,
+                                           from: from, recipients: admins, level: level, digest: digest,
                                            clock: clock))
         }
         return handlers.count == 1 ? handlers[0] : MultiplexLogHandler(handlers)
@@ -112,6 +118,7 @@ public final class WSALogging: Sendable {
     public func shutdown(timeout: Double = 10) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         var clean = true
+        digest?.flush()
         if let mailer {
             clean = mailer.flush(timeout: timeout)
             mailer.stop(timeout: max(0.5, deadline.timeIntervalSinceNow))

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import SystemSupport
 public import WrapperCore
 public import AppDriver
 import Curation
@@ -38,9 +39,34 @@ extension CUContext {
         logger.info("\(line)")
     }
 
+    /// A line for the log and, unless `--quiet`, for the person running the program (stdout).
+    public func report(_ line: String) {
+        logger.info("\(line)")
+        if !options.quiet { print(line) }
+    }
+
     /// A line for the log about something a person may want to look at (not mailed).
     public func warn(_ line: String) {
         logger.warning("\(line)")
+    }
+
+    /// An ERROR for a person to act on (mailed, gathered into the run's one alert mail), the
+    /// run going on.
+    public func alarm(_ line: String) {
+        logger.error("\(line)")
+    }
+
+    /// Records the nights of `surveys` that are not ready and reports, as ERRORs, those not
+    /// ready for `limit` or longer (``NightWatch``); not with `--dry-run`.
+    public func watchUnreadyNights(_ surveys: [NightSurvey], limit: Duration, now: Date = Date()) throws {
+        guard !options.dryRun else { return }
+        let watch = NightWatch(spool: config.paths.spool, limit: limit.secondsValue)
+        let reasons = Dictionary(surveys.filter { !$0.ready }.map { ($0.night, $0.reason) }, uniquingKeysWith: { a, _ in a })
+        for (night, since) in try watch.update(notReady: Array(reasons.keys), at: now) {
+            let hours = String(format: "%.1f", now.timeIntervalSince(since) / 3600)
+            alarm("night \(night) of \(config.paths.delivery.absoluteString) has not been ready for \(hours) h: "
+                  + "\(reasons[night] ?? "")")
+        }
     }
 
     /// The runner of external programs, with the tools of `[tools]`.

@@ -43,6 +43,7 @@ public enum CurationGraph {
             let surveys = try await ctx.withScratchDirectory { scratch in
                 try await DeliveryPlanner(area: area, staging: scratch).survey(query: ctx.query)
             }
+            for night in surveys where !night.ready && ctx.options.dryRun { ctx.report("curate: night \(night.night) is not ready: \(night.reason)") }
             let due = surveys.filter { $0.ready && !$0.unchanged }
             guard !due.isEmpty else { return nil }
             let files = due.reduce(0) { $0 + $1.candidates.count }

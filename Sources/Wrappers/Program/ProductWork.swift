@@ -53,7 +53,7 @@ extension CUContext {
         var counts = tally
         let found = try await forEachProgramme(find, describe: describe) { programme, pending in
             var pending = pending
-            for _ in 0..<Self.productPasses {
+            while true {  // ends: each further pass follows a file set aside, and files are finite
                 let before = counts.setAside
                 try await forEachProduct(pending, into: &counts, describe: describe, programme: programme) {
                     try await make(programme, $0)
@@ -67,9 +67,6 @@ extension CUContext {
         tally = counts
         return found
     }
-
-    /// Passes over a programme's products when bad inputs are set aside on the way.
-    static let productPasses = 4
 
     /// Makes `pending` products one by one with `body`. The first call takes the write lease and
     /// removes what killed runs left unfinished. A product's own problem (a bad input, the tool
@@ -89,7 +86,7 @@ extension CUContext {
             } catch let error as WrapperError where error.isBadInput && programme != nil {
                 if try await setAsideInput(error, programme: programme!) {
                     tally.setAside += 1
-                } else {
+                } else {  // not an archived frame, or one set aside already: the product's own problem
                     logger.error("\(program): \(describe(item)) failed: \(error.line(naming: describe(item)))")
                     tally.failed.append("\(describe(item)): \(error)")
                 }
@@ -102,10 +99,11 @@ extension CUContext {
     }
 
     /// Sets aside the archived frame file `error` names (a Quarantine row; the file stays where
-    /// Multiframe names it, so `movedTo` is NONE); false when the file is not an archived frame.
+    /// Multiframe names it, so `movedTo` is NONE); false when the file is not an archived frame
+    /// or was set aside already in this run.
     func setAsideInput(_ error: WrapperError, programme: ProgrammeInfo) async throws -> Bool {
         guard let file = error.file, try query.multiframeIDs(fileNames: [file])[file] != nil else { return false }
-        guard state.withLock({ $0.setAside.insert(file).inserted }) else { return true }  // met again in this run
+        guard state.withLock({ $0.setAside.insert(file).inserted }) else { return false }
         logger.error("\(program): \(error.line(naming: file)); set aside, the products are made without it")
         let record = QuarantineRecord(fileName: file, movedTo: WSANull.text, reason: error.problem, cuID: Int16(cuID),
                                       programmeID: programme.programmeID)

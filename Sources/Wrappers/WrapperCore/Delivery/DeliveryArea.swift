@@ -152,7 +152,7 @@ enum Delivery {
             }
             if let size = found, size != bytes {
                 return DeliveryNight(night: night, ready: false,
-                                     reason: "\(night)/\(name): \(size) bytes, COMPLETE says \(bytes)", files: files)
+                                     reason: "COMPLETE lists \(night)/\(name) at \(bytes) bytes, found \(size)", files: files)
             }
         }
         return DeliveryNight(night: night, ready: true,
