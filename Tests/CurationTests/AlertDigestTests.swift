@@ -12,7 +12,9 @@ import SystemSupport
 
     @Test func fiveHundredErrorsLeaveAsOneMail() {
         let sent = Locked<[MailMessage]>([])
-        let digest = AlertDigest(program: "cu2") { mail in sent.withLock { $0.append(mail) } }
+        let digest = AlertDigest(program: "cu2", clock: { Date(timeIntervalSince1970: 1_700_000_000) }) { mail in
+            sent.withLock { $0.append(mail) }
+        }
         for i in 1...500 { digest.add(alert(i)) }
         #expect(sent.withLock { $0.isEmpty })
         digest.flush()
@@ -28,7 +30,9 @@ import SystemSupport
 
     @Test func oneErrorLeavesAsItIs() {
         let sent = Locked<[MailMessage]>([])
-        let digest = AlertDigest(program: "cu2") { mail in sent.withLock { $0.append(mail) } }
+        let digest = AlertDigest(program: "cu2", clock: { Date(timeIntervalSince1970: 1_700_000_000) }) { mail in
+            sent.withLock { $0.append(mail) }
+        }
         digest.add(alert(7))
         digest.flush()
         #expect(sent.withLock { $0 } == [alert(7)])
