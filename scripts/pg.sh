@@ -8,7 +8,10 @@
 #   status   exit 0 and print the conninfo when running, exit 3 when not.
 #   url      print the conninfo of the running cluster (exit 3 when not running).
 #   destroy  stop and delete the cluster's data directory.
-# env: WSA_PG_PORT (default 55432, or the next free port when that one is busy), WSA_PG_BIN (default: PostgreSQL 15's bindir).
+#   crash    stop the server as a crash would (`pg_ctl -m immediate`), then start it again
+#            (crash recovery); for the fault tests.
+# env: WSA_PG_DATA (a data directory of its own, for a private cluster beside the usual one),
+# WSA_PG_PORT (default 55432, or the next free port when that one is busy), WSA_PG_BIN (default: PostgreSQL 15's bindir).
 # Only the conninfo goes to stdout, so `export WSA_TEST_DATABASE=$(scripts/pg.sh start)` works.
 #
 # The cluster lives at <working tree>/.wsa/pg. PostgreSQL refuses to run as root, so when this
@@ -33,10 +36,16 @@ note() { echo "pg.sh: $*" >&2; }
 if [ "$(id -u)" -eq 0 ]; then
     id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' system user (apt-get install postgresql-15)"
     DATA=/var/tmp/wsa-pg-$HASH
+    PGOWN=1
     as_pg() { (cd / && runuser -u postgres -- "$@"); }
 else
     DATA=$LINK
+    PGOWN=
     as_pg() { "$@"; }
+fi
+if [ -n "${WSA_PG_DATA:-}" ]; then
+    DATA=$WSA_PG_DATA
+    LINK=$DATA
 fi
 
 # A Unix socket path must fit in sun_path (107 bytes + NUL); fall back to a short /tmp dir.
@@ -79,12 +88,8 @@ ensure_link() {
 
 init_cluster() {
     [ -f "$DATA/PG_VERSION" ] && return 0
-    if [ "$DATA" != "$LINK" ]; then
-        mkdir -p "$DATA"
-        chown postgres:postgres "$DATA"
-    else
-        mkdir -p "$DATA"
-    fi
+    mkdir -p "$DATA"
+    [ -z "$PGOWN" ] || chown postgres:postgres "$DATA"
     chmod 700 "$DATA"
     note "initdb $DATA"
     # Trust authentication: this cluster is throwaway, holds only test data and listens on
@@ -99,7 +104,7 @@ host    all  all  127.0.0.1/32  trust
 host    all  all  ::1/128       trust
 EOF
     echo "include_if_exists = 'wsa.conf'" >>"$DATA/postgresql.conf"
-    [ "$DATA" = "$LINK" ] || chown postgres:postgres "$DATA/pg_hba.conf"
+    [ -z "$PGOWN" ] || chown postgres:postgres "$DATA/pg_hba.conf"
 }
 
 write_settings() {
@@ -122,10 +127,10 @@ jit = off
 logging_collector = off
 log_min_messages = warning
 EOF
-    [ "$DATA" = "$LINK" ] || chown postgres:postgres "$DATA/wsa.conf"
+    [ -z "$PGOWN" ] || chown postgres:postgres "$DATA/wsa.conf"
     if [ "$SOCKDIR" != "$DATA" ]; then
         mkdir -p "$SOCKDIR"
-        [ "$DATA" = "$LINK" ] || chown postgres:postgres "$SOCKDIR"
+        [ -z "$PGOWN" ] || chown postgres:postgres "$SOCKDIR"
         chmod 700 "$SOCKDIR"
     fi
 }
@@ -203,10 +208,20 @@ destroy() {
     note "removed the cluster"
 }
 
+crash() {
+    [ -n "$(live_pid)" ] || die "not running"
+    local port
+    port=$(running_port)
+    as_pg "$BIN/pg_ctl" -D "$DATA" -m immediate -w -t 60 -s stop || die "the server did not stop"
+    as_pg "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 -s start || die "the server did not start again"
+    conninfo "$port"
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status|url) status ;;
     destroy) destroy ;;
-    *) echo "usage: scripts/pg.sh start|stop|status|url|destroy" >&2; exit 2 ;;
+    crash) crash ;;
+    *) echo "usage: scripts/pg.sh start|stop|status|url|destroy|crash" >&2; exit 2 ;;
 esac

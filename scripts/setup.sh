@@ -13,7 +13,7 @@ WSA_APT_PACKAGES=(
   postgresql-15 postgresql-15-q3c postgresql-client-15
   fitsverify swarp source-extractor
   python3 python3-numpy python3-astropy python3-aiosmtpd python3-pil
-  gzip ca-certificates curl
+  gzip ca-certificates curl openssl
 )
 
 wsa_sudo() {

@@ -27,29 +27,29 @@ struct CU4: AsyncParsableCommand {
             var frames = 0, rows = 0, bad = 0, steps = 0
             let found = try await ctx.forEachProgramme({ try ctx.query.cataloguesToIngest(programmeID: $0.programmeID) },
                                                        describe: { "load \($0.catName) into \($0.detectionTable)" }) { programme, pending in
-                for batch in CUContext.batches(pending, of: framesPerStep) {
-                    var loaded: [CatalogueIngestRecord] = []
-                    var quarantine: [QuarantineRecord] = []
-                    try await ctx.step(programme: programme.name) { db, step in
-                        let prepared = await DetectionIngest.prepare(batch, cuEventID: step.cuEventID, into: db.transactionDirectory)
-                        for (frame, files) in zip(batch, prepared) {  // loaded in order
-                            do {
-                                let n = try await db.loadAll(try files.get(), in: step)
-                                rows += n
-                                loaded.append(CatalogueIngestRecord(multiframeID: frame.multiframeID, catName: frame.catName,
-                                                                    detectionTable: frame.detectionTable, rowsLoaded: Int64(n)))
-                            } catch where CUContext.isBadInput(error) {
-                                ctx.reportBadFile(error, file: frame.catName)
-                                quarantine.append(QuarantineRecord(catalogueOf: frame, reason: error, layout: ctx.layout))
-                            }
-                            ctx.workDone()
+                // The next batch's catalogues are read while this one loads.
+                try await ctx.pipelined(CUContext.batches(pending, of: framesPerStep), prepare: DetectionIngest.read) { batch, read in
+                    var good: [FrameDetections] = [], quarantine: [QuarantineRecord] = []
+                    for (frame, result) in zip(batch, read) {
+                        switch result {
+                        case .success(let detections): good.append(detections)
+                        case .failure(let error) where CUContext.isBadInput(error):
+                            ctx.reportBadFile(error, file: frame.catName)
+                            quarantine.append(QuarantineRecord(catalogueOf: frame, reason: error, layout: ctx.layout))
+                        case .failure(let error): throw error
                         }
-                        try await db.logCatalogueIngest(loaded, in: step)
+                    }
+                    try await ctx.step(programme: programme.name) { db, step in  // one COPY for the step's detections
+                        if let file = try DetectionIngest.transactionData(good, cuEventID: step.cuEventID, into: db.transactionDirectory) {
+                            rows += try await db.loadAll([file], in: step)
+                        }
+                        try await db.logCatalogueIngest(good.map(\.ingestRecord), in: step)
                         try await db.logQuarantine(quarantine, in: step)
                     }
                     try ctx.moveQuarantined(quarantine)
+                    ctx.workDone(batch.count)
                     steps += 1
-                    frames += loaded.count
+                    frames += good.count
                     bad += quarantine.count
                 }
             }

@@ -103,6 +103,32 @@ struct NightCurationTests {
         }
     }
 
+    @Test func aNightNotReadyIsNamedAndAfterItsTimeAnError() async throws {
+        try await CurationHarness.with(night: TestNight.directory) { h in
+            let marker = h.delivery.appendingPathComponent("20051012_v1/COMPLETE")
+            var lines = try String(contentsOf: marker, encoding: .utf8).split(separator: "\n").map(String.init)
+            let entry = lines[1].split(separator: " ")
+            let (name, size) = (String(entry[0]), Int(entry[1])!)
+            lines[1] = "\(name) \(size + 1)"
+            try (lines.joined(separator: "\n") + "\n").write(to: marker, atomically: true, encoding: .utf8)
+            let reason = "night 20051012_v1 is not ready: COMPLETE lists 20051012_v1/\(name) at \(size + 1) bytes, found \(size)"
+
+            let dry = try await h.run("curate", ["--dry-run"])
+            #expect(dry.status == 0 && dry.stdout.contains(reason), "\(dry.stdout)\n\(dry.stderr)")
+            let cu1 = try await h.run("cu1")
+            #expect(cu1.status == 0 && cu1.stdout.contains(reason), "\(cu1.stdout)\n\(cu1.stderr)")
+            #expect(cu1.stdout.contains("1 night(s) not ready"))
+            let log = h.root.appendingPathComponent("log/cu1.log")
+            #expect(!(try String(contentsOf: log, encoding: .utf8)).contains("has not been ready"))
+            // Past the configured time it is an ERROR (mailed), naming the night and the reason.
+            _ = try await h.run("cu1", ["--not-ready-hours", "0"])
+            let text = try String(contentsOf: log, encoding: .utf8)
+            #expect(text.contains(" ERROR ") && text.contains("night 20051012_v1 of ") && text.contains("has not been ready for"),
+                    "\(text.suffix(2000))")
+            #expect(try h.count("SELECT count(*) FROM TransferLog") == 0)
+        }
+    }
+
     @Test func everyProgramAnswersHelpVersionAndDryRun() async throws {
         try await CurationHarness.with(night: TestNight.directory) { h in
             for program in ["cu1", "cu2", "cu3", "cu4", "cu5", "cu13", "cu14", "curate"] {

@@ -53,4 +53,33 @@ import SystemSupport
         #expect(sent.withLock { $0.count } == 1)
         #expect(sent.withLock { $0[0].subject.contains("3 errors") })
     }
+
+    @Test func aKilledRunsHeldAlertsAreSentByTheNextStart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("held-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sent = Locked<[MailMessage]>([])
+        let digest = AlertDigest(program: "cu2", heldDirectory: dir, clock: { Date(timeIntervalSince1970: 1_700_000_000) }) { mail in
+            sent.withLock { $0.append(mail) }
+        }
+        for i in 1...3 { digest.add(alert(i)) }
+        let held = try #require(digest.heldFile)
+        #expect(FileManager.default.fileExists(atPath: held))
+        // As if the run had been killed: its file under a pid that is gone.
+        let orphan = "\(dir)/cu2-999999999.jsonl"
+        try FileManager.default.moveItem(atPath: held, toPath: orphan)
+        #expect(AlertDigest.sendLeftovers(in: dir) { mail in sent.withLock { $0.append(mail) } } == 1)
+        let mails = sent.withLock { $0 }
+        #expect(mails.count == 1 && mails[0].subject.contains("3 errors"), "\(mails.map(\.subject))")
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+    }
+
+    @Test func aCriticalAlertLeavesAtOnce() {
+        let sent = Locked<[MailMessage]>([])
+        let digest = AlertDigest(program: "cu2", clock: { Date(timeIntervalSince1970: 1_700_000_000) }) { mail in
+            sent.withLock { $0.append(mail) }
+        }
+        digest.add(alert(1))
+        digest.add(alert(2), urgent: true)
+        #expect(sent.withLock { $0.count } == 1)
+    }
 }

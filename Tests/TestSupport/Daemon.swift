@@ -13,6 +13,8 @@ public final class Daemon: @unchecked Sendable {
     public let database: String
     public let directory: URL
     public let leaseSeconds: Double
+    /// Extra WSA_* settings (TLS, say).
+    public let environment: [String: String]
     public private(set) var process: BackgroundProcess
     public private(set) var port: Int
 
@@ -22,10 +24,11 @@ public final class Daemon: @unchecked Sendable {
     public var log: String { process.output }
 
     /// Starts a daemon on `database` (migrated) with its spool, log and users under `directory`.
-    public init(database: String, directory: URL, leaseSeconds: Double = 5) throws {
+    public init(database: String, directory: URL, leaseSeconds: Double = 5, environment: [String: String] = [:]) throws {
         self.database = database
         self.directory = directory
         self.leaseSeconds = leaseSeconds
+        self.environment = environment
         if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("users").path) {
             let lines = [
                 CredentialStore.line(user: Self.curator.user, role: "curator", password: Self.curator.password, iterations: 1000),
@@ -33,10 +36,12 @@ public final class Daemon: @unchecked Sendable {
             ]
             try (lines.joined(separator: "\n") + "\n").write(to: directory.appendingPathComponent("users"), atomically: true, encoding: .utf8)
         }
-        (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds)
+        (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds,
+                                          environment: environment)
     }
 
-    private static func launch(database: String, directory: URL, leaseSeconds: Double) throws -> (BackgroundProcess, Int) {
+    private static func launch(database: String, directory: URL, leaseSeconds: Double,
+                               environment extra: [String: String]) throws -> (BackgroundProcess, Int) {
         let portFile = directory.appendingPathComponent("port").path
         try? FileManager.default.removeItem(atPath: portFile)
         let process = try BackgroundProcess(
@@ -45,7 +50,7 @@ public final class Daemon: @unchecked Sendable {
              "--port", "0", "--port-file", portFile, "--lease-seconds", String(leaseSeconds)],
             environment: ["WSA_PATHS_SPOOL": directory.appendingPathComponent("spool").path,
                           "WSA_PATHS_LOG": directory.appendingPathComponent("log").path,
-                          "WSA_LOGGING_LEVEL": "info"],
+                          "WSA_LOGGING_LEVEL": "info"].merging(extra) { $1 },
             outputFile: directory.appendingPathComponent("daemon.out").path)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -63,10 +68,13 @@ public final class Daemon: @unchecked Sendable {
 
     /// The XML-RPC URL with credentials, as Python's xmlrpc.client takes it.
     public func url(_ who: (user: String, password: String) = Daemon.curator) -> String {
-        "http://\(who.user):\(who.password)@127.0.0.1:\(port)/RPC2"
+        "\(scheme)://\(who.user):\(who.password)@127.0.0.1:\(port)/RPC2"
     }
 
-    public var plainURL: String { "http://127.0.0.1:\(port)/RPC2" }
+    public var plainURL: String { "\(scheme)://127.0.0.1:\(port)/RPC2" }
+
+    /// `https` when the daemon was given a TLS certificate.
+    public var scheme: String { environment["WSA_RPC_TLS_CERTIFICATE"] == nil ? "http" : "https" }
 
     /// Kills the daemon with `signal` and waits for it.
     public func stop(_ signal: Int32 = SIGTERM) {
@@ -76,13 +84,15 @@ public final class Daemon: @unchecked Sendable {
 
     /// Starts it again (a new port) after `stop`.
     public func restart() throws {
-        (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds)
+        (process, port) = try Self.launch(database: database, directory: directory, leaseSeconds: leaseSeconds,
+                                          environment: environment)
     }
 
     deinit { if process.isRunning { stop(SIGKILL) } }
 
     /// Runs `body` with a daemon on a fresh migrated database; drops it afterwards.
-    public static func withFresh<T>(leaseSeconds: Double = 15, _ body: (Daemon) async throws -> T) async throws -> T {
+    public static func withFresh<T>(leaseSeconds: Double = 15, environment: [String: String] = [:],
+                                    _ body: (Daemon) async throws -> T) async throws -> T {
         try await TestDatabase.withFresh(prefix: "rpc") { conninfo in
             let connection = try PostgresConnection(conninfo)
             _ = try SchemaMigrator(directory: TestEnvironment.packageRoot.appendingPathComponent("sql"))
@@ -90,7 +100,8 @@ public final class Daemon: @unchecked Sendable {
             connection.close()
             let directory = try TestEnvironment.temporaryDirectory("rpc")
             defer { try? FileManager.default.removeItem(at: directory) }
-            let daemon = try Daemon(database: conninfo, directory: directory, leaseSeconds: leaseSeconds)
+            let daemon = try Daemon(database: conninfo, directory: directory, leaseSeconds: leaseSeconds,
+                                    environment: environment)
             defer { if daemon.process.isRunning { daemon.stop(SIGKILL) } }
             return try await body(daemon)
         }

@@ -55,7 +55,7 @@ public struct MailLogHandler: LogHandler {
         let message = Self.alert(event: event, program: program, label: label, from: from,
                                  recipients: recipients, date: clock(),
                                  metadata: mergedMetadata(metadata, metadataProvider, event.metadata))
-        if let digest { digest.add(message) } else { mailer.send(message) }
+        if let digest { digest.add(message, urgent: event.level == .critical) } else { mailer.send(message) }
     }
 
     /// The alert mail for one log event. Subject:

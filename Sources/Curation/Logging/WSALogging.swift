@@ -72,9 +72,11 @@ public final class WSALogging: Sendable {
                                    label: "wsa.mail", message: text, metadata: [:])
                 }
             })
-            digest = AlertDigest(program: program, window: config.mail.digestSeconds, clock: clock) { [mailer] in
-                mailer?.send($0)
+            let held = "\(config.mail.spool)/held"
+            digest = AlertDigest(program: program, heldDirectory: held, window: config.mail.digestSeconds, clock: clock) {
+                [mailer] in mailer?.send($0)
             }
+            AlertDigest.sendLeftovers(in: held) { [mailer] in mailer?.send($0) }
         }
     }
 
@@ -110,6 +112,10 @@ public final class WSALogging: Sendable {
         installed.withLock { $0 = setup }
         return setup
     }
+
+    /// Sends the alerts gathered so far (one mail, a digest when there are several) without
+    /// waiting for the end of the run.
+    public func flushAlerts() { digest?.flush() }
 
     /// Waits up to `timeout` seconds for pending alert mail to be delivered and rotated logs
     /// to be compressed, then stops the mailer. Returns true if nothing was left pending;

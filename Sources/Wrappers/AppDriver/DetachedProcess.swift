@@ -60,10 +60,21 @@ public final class DetachedProcess: @unchecked Sendable {  // `status` guarded b
     public func wait() -> Int32 {
         if let status = lock.withLock({ status }) { return status }
         var raw: Int32 = 0
-        _ = try? syscall("waitpid") { waitpid(pid, &raw, 0) }
+        do {
+            _ = try syscall("waitpid") { waitpid(pid, &raw, 0) }
+        } catch {
+            // Reaped by someone else (ECHILD): its status is lost. Wait until it is gone, and
+            // say neither "exited 0" nor "killed" (exitCode and killedBy are both nil).
+            while kill(pid, 0) == 0 { usleep(20_000) }
+            raw = Self.statusLost
+        }
         lock.withLock { status = raw }
         return raw
     }
+
+    /// The wait status recorded when the process was reaped elsewhere: a "stopped by signal
+    /// 0x7f" pattern no exited or killed process has, so exitCode and killedBy are nil.
+    static let statusLost: Int32 = 0x7f
 
     /// Whether it is still running (reaps it if not).
     public var isRunning: Bool {

@@ -82,5 +82,5 @@ extension CUContext {
     public func expectWork(_ total: Int) { progress.setTotal(total) }
 
     /// One item of work is done: the progress bar advances.
-    public func workDone() { progress.advance() }
+    public func workDone(_ items: Int = 1) { progress.advance(items) }
 }

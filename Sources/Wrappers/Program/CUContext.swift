@@ -204,6 +204,20 @@ public final class CUContext: Sendable {
         return found
     }
 
+    /// Runs `body` on each batch in turn with what `prepare` made of it; the next batch is
+    /// prepared while `body` works on this one (reading files while the load server loads).
+    public func pipelined<T: Sendable, P: Sendable>(_ batches: [T], prepare: @escaping @Sendable (T) async -> P,
+                                                    _ body: (T, P) async throws -> Void) async throws {
+        guard let first = batches.first else { return }
+        var next: Task<P, Never>? = Task { await prepare(first) }
+        defer { next?.cancel() }
+        for (i, batch) in batches.enumerated() {
+            let prepared = await next!.value
+            next = i + 1 < batches.count ? Task { [following = batches[i + 1]] in await prepare(following) } : nil
+            try await body(batch, prepared)
+        }
+    }
+
     /// `items` in consecutive batches of at most `size` (at least 1): one atomic step each.
     public static func batches<T>(_ items: [T], of size: Int) -> [[T]] {
         let size = max(1, size)

@@ -47,6 +47,14 @@ extension FitsReader {
     /// 1.0857 σ/F, and the WSA null defaults where a value is missing or not positive.
     public func makeTransactionData(catalogue hdu: Int, target: DetectionTarget,
                                     into directory: URL) throws(WrapperError) -> TransactionData {
+        let detections = try readDetections(catalogue: hdu, target: target)
+        return try CASUCatalogue.transactionData([detections], cuEventID: target.cuEventID, into: directory, file: path)
+    }
+
+    /// Reads and converts the detections of catalogue HDU `hdu` (positions through the WCS,
+    /// calibration), checked, into memory: what ``CASUCatalogue/transactionData(_:cuEventID:into:file:)``
+    /// writes. A problem of the file throws a bad-input ``WrapperError``.
+    package func readDetections(catalogue hdu: Int, target: DetectionTarget) throws(WrapperError) -> CASUCatalogue.Detections {
         guard isCatalogContainer(hdu) else {
             throw WrapperError(.wrongContents, file: path,
                                   "HDU \(hdu) is not a CASU catalogue (no X_coordinate/Aper_flux_3 columns)")
@@ -96,17 +104,41 @@ extension FitsReader {
         } catch {
             throw WrapperError(.noWCS, file: path, "HDU \(hdu): positions through the WCS failed: \(error)")
         }
+        return CASUCatalogue.Detections(columns: columns, sky: sky, rows: rows, calibration: calibration, target: target)
+    }
+}
+
+extension CASUCatalogue {
+    /// One catalogue extension's detections, read and converted, ready to be written.
+    package struct Detections: Sendable {
+        package var columns: [String: [Float]]
+        package var sky: [SkyPosition]
+        package var rows: Int
+        package var calibration: Calibration
+        package var target: DetectionTarget
+    }
+
+    /// One transaction file holding the rows of every one of `detections` (all for one table),
+    /// stamped with `cuEventID`: one COPY loads them all. `file` names what they came from, for
+    /// errors.
+    package static func transactionData(_ detections: [Detections], cuEventID: Int32, into directory: URL,
+                                        file: String) throws(WrapperError) -> TransactionData {
+        guard let table = detections.first?.target.table else {
+            throw WrapperError(.writeFailed, file: file, "no detections to write")
+        }
         do {
             let (manifest, data) = try TransactionFile.write(
-                to: directory, table: target.table, columns: CASUCatalogue.detectionColumns,
-                writer: "FitsReader") { w in
-                try CASUCatalogue.writeRows(columns, sky: sky, rows: rows, calibration: calibration,
-                                            target: target, into: w)
+                to: directory, table: table, columns: detectionColumns, writer: "FitsReader") { w in
+                for d in detections {
+                    var target = d.target
+                    target.cuEventID = cuEventID
+                    try writeRows(d.columns, sky: d.sky, rows: d.rows, calibration: d.calibration, target: target, into: w)
+                }
             }
             return TransactionData(dataFile: data, table: manifest.table, rowCount: manifest.rowCount,
                                    sha256: manifest.sha256)
         } catch {
-            throw WrapperError(.writeFailed, file: path, "transaction file for HDU \(hdu): \(error)")
+            throw WrapperError(.writeFailed, file: file, "transaction file: \(error)")
         }
     }
 }
@@ -151,7 +183,7 @@ package enum CASUCatalogue {
         return c
     }()
 
-    package struct Calibration {
+    package struct Calibration: Sendable {
         package var zeroPoint, exposure, extinction, airmass, perCorr: Double
         /// Aperture corrections (mag, positive) for apertures 1…13; CASU gives 1…7, the wider
         /// apertures hold practically all of a star's flux and take 0.

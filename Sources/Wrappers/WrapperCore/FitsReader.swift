@@ -84,6 +84,7 @@ public final class FitsReader {
     static func problem(_ e: FITSError) -> String {
         let place = e.hdu.map { "HDU \($0): " } ?? ""
         let specific = e.stack.first.map { " (\($0))" } ?? ""
+        if e.code == .openFailed { return "\(place)does not open as a FITS file: \(e.summary)\(specific)" }
         return "\(place)\(e.operation) failed: \(e.summary)\(specific)"
     }
 
