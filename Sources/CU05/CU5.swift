@@ -29,7 +29,7 @@ struct CU5: AsyncParsableCommand {
         try await CUContext.run(program: "cu5", cuID: 5, options: options) { [tools] ctx in
             var tally = ProductTally()
             let found = try await ctx.makeProducts({ try ctx.query.diffsToMake(programmeID: $0.programmeID) },
-                                                   describe: \.description, into: &tally) { programme, pair in
+                                                   describe: \.description, inputs: { [$0.line, $0.continuum] }, into: &tally) { programme, pair in
                 try await Self.make(pair, programme: programme, ctx: ctx, timeout: tools.timeout)
             }
             try tally.check(program: "cu5", noun: "difference image(s)")

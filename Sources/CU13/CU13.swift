@@ -30,7 +30,7 @@ struct CU13: AsyncParsableCommand {
             var tally = ProductTally()
             var frames = 0
             let found = try await ctx.makeProducts({ try ctx.query.findNonStacked(programmeID: $0.programmeID) },
-                                                   describe: \.description, into: &tally) { programme, product in
+                                                   describe: \.description, inputs: \.inputs, into: &tally) { programme, product in
                 try await Self.make(product, programme: programme, ctx: ctx, timeout: tools.timeout)
                 frames += product.inputs.count
             }

@@ -186,7 +186,23 @@ public final class FITSFile {
             }
             list.append(info)
         }
+        try checkNothingAfterLastHDU()
         return list
+    }
+
+    /// cfitsio counts HDUs until one does not read, without saying so: a damaged XTENSION
+    /// header makes a four-detector frame look like a shorter, valid one. The last HDU must end
+    /// where the file ends; bytes after it are an HDU that does not read.
+    func checkNothingAfterLastHDU() throws {
+        var headStart: Int64 = 0, dataStart: Int64 = 0, dataEnd: Int64 = 0
+        try call(.readFailed, "locate the last HDU") { ffghadll($0, &headStart, &dataStart, &dataEnd, &$1) }
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return }  // not a plain file: nothing to compare
+        let size = Int64(info.st_size)
+        if size > dataEnd {
+            throw error(.readFailed, "list HDUs",
+                        "\(size - dataEnd) bytes after HDU \(currentHDU) do not read as an HDU (a damaged extension header?)")
+        }
     }
 }
 

@@ -95,10 +95,11 @@ struct NightBenchmark: AsyncParsableCommand {
         let db = archive.db, conninfo = archive.conninfo
 
         // 3. cu1…cu4, one after another, as curate would run them.
-        var cuSeconds: [String: Double] = [:]
+        var cuSeconds: [String: Double] = [:], cuCPU: [String: Double] = [:]
         for cu in ["cu1", "cu2", "cu3", "cu4"] {
             let r = try archive.run(tool(cu), output: out.appendingPathComponent(cu))
             cuSeconds[cu] = r.seconds
+            cuCPU[cu] = r.cpuSeconds
             print(String(format: "  %@ %7.2f s wall, %6.2f s CPU  %@", cu, r.seconds, r.cpuSeconds,
                          r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         }
@@ -128,8 +129,9 @@ struct NightBenchmark: AsyncParsableCommand {
         try? fm.removeItem(at: copyDir)
 
         let (decodeSeconds, pixels, extensions) = try decode(images)
+        let parts = try decodeAndEncode(images, encode: true)
 
-        var psqlSeconds = 0.0
+        var psqlSeconds = 0.0, bareSeconds = 0.0, indexSeconds = 0.0
         for (table, rows) in tables where rows > 0 {
             let file = scratch.appendingPathComponent("\(table).pgcopy").path
             let copy = "bench_night_\(table.lowercased())"
@@ -145,6 +147,24 @@ struct NightBenchmark: AsyncParsableCommand {
             let n = try count("SELECT count(*) FROM \(copy)")
             guard n == rows else { throw ValidationError("psql loaded \(n) rows into \(copy), not \(rows)") }
             psqlSeconds += load.seconds
+            try db.execute(unsafeSQL: "DROP TABLE \(copy)")
+            // The bulk path the WSA used: into a table without its indexes, which are built after.
+            try db.execute(unsafeSQL: "CREATE TABLE \(copy) (LIKE \(table) INCLUDING DEFAULTS)")
+            let bare = try Self.runProgram(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo, "-c",
+                                                  "\\copy \(copy) FROM '\(file)' WITH (FORMAT binary)"],
+                                           output: out.appendingPathComponent("psql-bare"))
+            guard bare.status == 0 else { throw ValidationError("psql \\copy into a bare table failed: \(bare.stderr)") }
+            bareSeconds += bare.seconds
+            let indexes = try db.query(PostgresQuery(unsafeSQL: """
+                SELECT replace(pg_get_indexdef(indexrelid), ' ON public.\(table.lowercased()) ', ' ON \(copy) ')
+                FROM pg_index WHERE indrelid = '\(table.lowercased())'::regclass
+                """)).compactMap { $0.text(at: 0) }
+            let indexStart = ContinuousClock.now
+            for (i, definition) in indexes.enumerated() {
+                try db.execute(unsafeSQL: definition.replacingOccurrences(of: "INDEX ", with: "INDEX \(copy)_\(i)_", options: [],
+                                                                          range: definition.range(of: "INDEX ")))
+            }
+            indexSeconds += (ContinuousClock.now - indexStart).secondsValue
             try db.execute(unsafeSQL: "DROP TABLE \(copy)")
             try? fm.removeItem(atPath: file)
         }
@@ -174,10 +194,30 @@ struct NightBenchmark: AsyncParsableCommand {
         row("cu3", "\(multiframes) files (images + confidence maps), \(detectors) detectors", "none named", nil)
         row("cu4", String(format: "%d rows, %.0f rows/s", detections, cu4Rate),
             String(format: "`psql \\copy` binary into LIKE … INCLUDING ALL, %.0f rows/s", psqlRate), psqlSeconds)
+        print(String(format: "cu4 bulk path: `psql \\copy` into a bare table (no keys or indexes) %.2f s (%.0f rows/s), "
+                     + "then its primary key and indexes built %.2f s: %.2f s together, beside %.2f s into the indexed table",
+                     bareSeconds, Double(detections) / bareSeconds, indexSeconds, bareSeconds + indexSeconds, psqlSeconds))
+        let perExtension = 1000 / Double(max(1, extensions))
+        print(String(format: "cu2 CPU per extension %.1f ms beside decode %.1f ms + libjpeg-turbo encode %.1f ms = %.1f ms: %.2f×",
+                     cuCPU["cu2"]! * perExtension, parts.decodeCPU * perExtension, parts.encodeCPU * perExtension,
+                     (parts.decodeCPU + parts.encodeCPU) * perExtension, cuCPU["cu2"]! / (parts.decodeCPU + parts.encodeCPU)))
         let total = ["cu1", "cu2", "cu3", "cu4"].reduce(0) { $0 + cuSeconds[$1]! }
-        let unavoidable = cp.seconds + decodeSeconds + psqlSeconds
-        print(String(format: "CU1–CU4 total %.2f s beside unavoidable parts %.2f s (copy %.2f + decode %.2f + \\copy %.2f): %.2f×",
-                     total, unavoidable, cp.seconds, decodeSeconds, psqlSeconds, total / unavoidable))
+        // The unavoidable parts: copying the bytes, decoding and encoding the pixels (on the
+        // cores cu2 has), and loading the rows.
+        let cores = Double(max(1, min(jobs, ProcessInfo.processInfo.activeProcessorCount)))
+        let pixelWork = (parts.decodeCPU + parts.encodeCPU) / cores
+        let unavoidable = cp.seconds + pixelWork + psqlSeconds
+        print(String(format: "CU1–CU4 total %.2f s beside unavoidable parts %.2f s (copy %.2f + decode and encode %.2f on %.0f cores + \\copy %.2f): %.2f×",
+                     total, unavoidable, cp.seconds, pixelWork, cores, psqlSeconds, total / unavoidable))
+        // A peak night: 230 GB delivered (about 3 600 frames of 4×2048²), from this run's costs.
+        let bytesPerFrame = Double(transferredBytes) / Double(images.count)
+        let peakFrames = 230e9 / bytesPerFrame
+        let scale = peakFrames / Double(images.count)
+        print(String(format: "projection: a peak 230 GB night is %.0f frames at %.1f MB each; on this %d-core machine "
+                     + "cu1 %.1f + cu2 %.1f + cu3 %.1f + cu4 %.1f = %.1f h (unavoidable parts %.1f h)",
+                     peakFrames, bytesPerFrame / 1e6, ProcessInfo.processInfo.activeProcessorCount,
+                     cuSeconds["cu1"]! * scale / 3600, cuSeconds["cu2"]! * scale / 3600, cuSeconds["cu3"]! * scale / 3600,
+                     cuSeconds["cu4"]! * scale / 3600, total * scale / 3600, unavoidable * scale / 3600))
 
         if keep {
             print("kept: database \(archive.name), \(runDir.path)")
@@ -199,19 +239,45 @@ struct NightBenchmark: AsyncParsableCommand {
 
     /// Reads every image extension of every file as float32, `jobs` files at a time.
     func decode(_ files: [URL]) throws -> (seconds: Double, pixels: Int, extensions: Int) {
+        try decodeAndEncode(files, encode: false).decode
+    }
+
+    /// The unavoidable parts of cu2: every image extension decoded with cfitsio and, with
+    /// `encode`, encoded as a quality-90 JPEG by libjpeg-turbo (the pixels quantised linearly
+    /// between their minimum and maximum, untimed), `jobs` threads. Returns the seconds of the
+    /// decoding (wall, with `encode` false) and the CPU seconds of each part (summed over threads).
+    func decodeAndEncode(_ files: [URL], encode: Bool)
+        throws -> (decode: (seconds: Double, pixels: Int, extensions: Int), decodeCPU: Double, encodeCPU: Double) {
         let threads = CompressHandler.cfitsioIsReentrant ? min(jobs, files.count) : 1
         let totals = Totals()
+        let cpu = Locked((decode: 0.0, encode: 0.0))
+        @Sendable func threadCPU() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
         let start = ContinuousClock.now
         DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            var decodeCPU = 0.0, encodeCPU = 0.0
             for i in stride(from: worker, to: files.count, by: threads) {
                 do {
                     let f = try FITSFile.open(files[i].path)
                     var pixels = 0, extensions = 0
                     for hdu in try f.hdus() where hdu.holdsImage {
+                        let t0 = threadCPU()
                         _ = try f.moveTo(hdu: hdu.index)
+                        let (_, dims) = try f.imageShape()
                         let data = try f.readPixels(as: Float.self)
+                        decodeCPU += threadCPU() - t0
                         pixels += data.count
                         extensions += 1
+                        guard encode, dims.count >= 2 else { continue }
+                        let low = data.min() ?? 0, high = data.max() ?? 1
+                        let scale = high > low ? 255 / (high - low) : 0
+                        let grey = data.map { UInt8(max(0, min(255, ($0 - low) * scale))) }
+                        let t1 = threadCPU()
+                        _ = try JPEGWriter.encode(grey: grey, width: dims[0], height: dims[1], quality: 90)
+                        encodeCPU += threadCPU() - t1
                     }
                     try f.close()
                     totals.add(pixels, extensions)
@@ -219,10 +285,12 @@ struct NightBenchmark: AsyncParsableCommand {
                     totals.fail("\(files[i].lastPathComponent): \(error)")
                 }
             }
+            cpu.withLock { $0.decode += decodeCPU; $0.encode += encodeCPU }
         }
         let seconds = (ContinuousClock.now - start).secondsValue
         if let failure = totals.failure { throw ValidationError("decoding failed: \(failure)") }
-        return (seconds, totals.a, totals.b)
+        let spent = cpu.withLock { $0 }
+        return ((seconds, totals.a, totals.b), spent.decode, spent.encode)
     }
 
     /// fitspng of every image extension (`file[N]`, N 0-based as cfitsio's extended syntax

@@ -16,6 +16,13 @@ struct MutantNightTests {
 
             let run = try await h.run("curate")
             print("curate said:\n\(run.stdout)\n\(run.stderr)")
+            if run.status != 0 {  // what the CUs that failed logged
+                for cu in ["cu5", "cu13"] {
+                    let log = (try? String(contentsOf: h.root.appendingPathComponent("log/\(cu).log"), encoding: .utf8)) ?? ""
+                    print("\(cu) errors:\n" + log.split(separator: "\n").filter { $0.contains(" ERROR ") }.prefix(12)
+                        .map { String($0.prefix(700)) }.joined(separator: "\n"))
+                }
+            }
             #expect(run.status == 0 || run.status == 1, "curate: \(run.status)\n\(run.stderr)")
             #expect(run.stdout.contains("curate: ran") || run.stderr.contains("curate: ran"), "no summary: \(run.stdout)\n\(run.stderr)")
 
@@ -57,5 +64,17 @@ struct MutantNightTests {
             #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
             #expect(again.stdout.contains("ran 0 program(s)"), "\(again.stdout)")
         }
+    }
+
+    /// Writes the night with its mutants to `WSA_MUTANTS_OUT` (to look at them by hand).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["WSA_MUTANTS_OUT"] != nil))
+    func writeTheMutantNight() throws {
+        let out = URL(fileURLWithPath: ProcessInfo.processInfo.environment["WSA_MUTANTS_OUT"]!)
+        try? FileManager.default.removeItem(at: out)
+        try FileManager.default.copyItem(at: TestNight.nightDirectory, to: out)
+        let images = try TestNight.goodImages().map { String($0.split(separator: "/").last!) }
+        let mutants = try MutantFiles.make(in: out, from: images, count: 210, seed: 2026)
+        try mutants.map { "\($0.damaged),\($0.mutation.rawValue),\($0.detail)" }.joined(separator: "\n")
+            .write(to: out.appendingPathComponent("mutants.csv"), atomically: true, encoding: .utf8)
     }
 }

@@ -37,15 +37,18 @@ for name, call in (("load", lambda: s.loadTransactionData(g["token"], ev, checks
             let first = try BackgroundProcess(TestEnvironment.python,
                                               ["-c", Self.frozenLoader, daemon.url(), "first@t:1", "2", "1", file.manifest.sha256],
                                               outputFile: daemon.directory.appendingPathComponent("first.out").path)
-            try await waitFor { first.output.contains("step") || !first.isRunning }
+            try await waitFor(60) { first.output.contains("step") }
             first.signal(SIGSTOP)  // frozen before its load; no heartbeat either
+            try await waitFor(10) { Self.state(of: first.pid) == "T" }
             // A second holder waits out the frozen one's lease, loads the same file and commits.
-            let second = try KillTests.startLoader(daemon, holder: "second@t:2", ttl: 30, wait: 30, pause: 0,
+            let second = try KillTests.startLoader(daemon, holder: "second@t:2", ttl: 30, wait: 60, pause: 0,
                                                    checksums: [file.manifest.sha256],
                                                    output: daemon.directory.appendingPathComponent("second.out"))
             second.wait()
-            #expect(second.exitCode == 0, "\(second.output)\n\(daemon.log.suffix(2000))")
+            #expect(second.output.contains("token 2") && second.output.contains("done"),
+                    "\(second.output)\n\(daemon.log.suffix(2000))")
             #expect(try TestFiles.count("frozen", in: daemon.database) == rows)
+            #expect(Self.state(of: first.pid) == "T", "the first holder was not frozen all along")
             // The frozen holder wakes: its load and its commit are refused by the fence.
             first.signal(SIGCONT)
             try await waitFor(30) { first.output.contains("commit ") }
@@ -56,6 +59,13 @@ for name, call in (("load", lambda: s.loadTransactionData(g["token"], ev, checks
             #expect(!first.output.contains("accepted"), "\(first.output)")
             #expect(try TestFiles.count("frozen", in: daemon.database) == rows, "rows loaded twice")
         }
+    }
+
+    /// The process state letter of `pid` (`R`, `S`, `T` stopped, …) from /proc.
+    static func state(of pid: pid_t) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
     }
 
     @Test("the TLS path with a real certificate: Python's xmlrpc.client over https verifies it and loads")

@@ -284,7 +284,7 @@ import TransactionFormat
         long.fileName = String(repeating: "x", count: 600)
         #expect {
             _ = try ImageMetadataLoad.makeTransactionData([(meta, long)], into: dir)
-        } throws: { ($0 as? WrapperError)?.code == .writeFailed }
+        } throws: { ($0 as? WrapperError)?.code == .wrongContents }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 

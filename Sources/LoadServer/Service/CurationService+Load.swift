@@ -47,7 +47,9 @@ extension CurationService {
         }
         let db = step.connection
 
-        // Loaded before? (A committed load, or one earlier in this step.)
+        // Loaded before? (A committed load, or one earlier in this step.) Only a live lease
+        // hears the answer: a holder whose lease was taken over is refused here as for a copy.
+        try db.transaction { tx in try WriteLease.checkFence(token: token, on: tx) }
         if let first = try ledgerEntry(checksum, on: db) {
             return LoadResult(checksum: checksum, table: first.table, rows: first.rows, alreadyLoaded: true,
                               cuEventID: first.cuEventID, seconds: (ContinuousClock.now - started).secondsValue)

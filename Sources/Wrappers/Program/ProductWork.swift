@@ -47,7 +47,7 @@ extension CUContext {
     /// aside in Quarantine, and the programme's products are found again without it: one bad
     /// frame costs its products another try, not the run. Returns the products found.
     public func makeProducts<T>(_ find: (ProgrammeInfo) throws -> [T], describe: @escaping (T) -> String,
-                                into tally: inout ProductTally,
+                                inputs: @escaping (T) -> [ProductInput], into tally: inout ProductTally,
                                 _ make: (ProgrammeInfo, T) async throws -> Void) async throws -> Int {
         try finishCommittedProducts()
         var counts = tally
@@ -55,7 +55,8 @@ extension CUContext {
             var pending = pending
             while true {  // ends: each further pass follows a file set aside, and files are finite
                 let before = counts.setAside
-                try await forEachProduct(pending, into: &counts, describe: describe, programme: programme) {
+                try await forEachProduct(pending, into: &counts, describe: describe,
+                                         badInputs: { try await self.setAsideBadInputs(inputs($0), programme: programme) }) {
                     try await make(programme, $0)
                 }
                 guard counts.setAside > before else { break }
@@ -71,9 +72,10 @@ extension CUContext {
     /// Makes `pending` products one by one with `body`. The first call takes the write lease and
     /// removes what killed runs left unfinished. A product's own problem (a bad input, the tool
     /// failing on it) is logged and counted, and the others go on; anything else stops the run.
-    /// With `programme`, a bad input file that is an archived frame is set aside instead.
+    /// With `badInputs`, a product that failed on bad input has its inputs checked one by one
+    /// (the closure returns how many it set aside); when none is at fault the product failed.
     public func forEachProduct<T>(_ pending: [T], into tally: inout ProductTally, describe: (T) -> String,
-                                  programme: ProgrammeInfo? = nil, _ body: (T) async throws -> Void) async throws {
+                                  badInputs: ((T) async throws -> Int)? = nil, _ body: (T) async throws -> Void) async throws {
         if !state.withLock({ $0.productsSwept }) {
             _ = try await db()  // holding the lease, no other run is writing products
             try sweepProductFiles(removeUncommitted: true)
@@ -83,10 +85,10 @@ extension CUContext {
             do {
                 try await body(item)
                 tally.done += 1
-            } catch let error as WrapperError where error.isBadInput && programme != nil {
-                if try await setAsideInput(error, programme: programme!) {
-                    tally.setAside += 1
-                } else {  // not an archived frame, or one set aside already: the product's own problem
+            } catch let error as WrapperError where error.isBadInput && badInputs != nil {
+                let setAside = try await badInputs!(item)
+                tally.setAside += setAside
+                if setAside == 0 {  // no input is at fault on its own: the product's own problem
                     logger.error("\(program): \(describe(item)) failed: \(error.line(naming: describe(item)))")
                     tally.failed.append("\(describe(item)): \(error)")
                 }
@@ -98,16 +100,26 @@ extension CUContext {
         }
     }
 
-    /// Sets aside the archived frame file `error` names (a Quarantine row; the file stays where
-    /// Multiframe names it, so `movedTo` is NONE); false when the file is not an archived frame
-    /// or was set aside already in this run.
-    func setAsideInput(_ error: WrapperError, programme: ProgrammeInfo) async throws -> Bool {
-        guard let file = error.file, try query.multiframeIDs(fileNames: [file])[file] != nil else { return false }
-        guard state.withLock({ $0.setAside.insert(file).inserted }) else { return false }
-        logger.error("\(program): \(error.line(naming: file)); set aside, the products are made without it")
-        let record = QuarantineRecord(fileName: file, movedTo: WSANull.text, reason: error.problem, cuID: Int16(cuID),
-                                      programmeID: programme.programmeID)
-        try await step(programme: programme.name) { db, step in try await db.logQuarantine([record], in: step) }
-        return true
+    /// Checks each of `inputs` on its own (``StackInput/verify(scratch:)``) and sets aside
+    /// those that fail: a Quarantine row naming the file at fault and why (the file stays where
+    /// Multiframe names it, so `movedTo` is NONE). Returns how many it set aside in this run.
+    func setAsideBadInputs(_ inputs: [ProductInput], programme: ProgrammeInfo) async throws -> Int {
+        var records: [QuarantineRecord] = []
+        try await withScratchDirectory { scratch in
+            for input in inputs {
+                do {
+                    try input.stackInput().verify(scratch: scratch, pointing: (input.raBase, input.decBase))
+                } catch let error as WrapperError where error.isBadInput {
+                    let file = error.file ?? input.fileName
+                    guard state.withLock({ $0.setAside.insert(file).inserted }) else { continue }
+                    logger.error("\(program): \(error.line(naming: file)); set aside, the products are made without it")
+                    records.append(QuarantineRecord(fileName: file, movedTo: WSANull.text, reason: error.problem,
+                                                    cuID: Int16(cuID), programmeID: programme.programmeID))
+                }
+            }
+        }
+        guard !records.isEmpty else { return 0 }
+        try await step(programme: programme.name) { db, step in try await db.logQuarantine(records, in: step) }
+        return records.count
     }
 }

@@ -9,17 +9,17 @@ import Foundation
 /// file that could fail half-way. What is left for `error_exit` is libjpeg running out of memory,
 /// which ends the process with libjpeg's message as any other allocation failure in Swift
 /// does; it never calls `exit()`. Warnings are counted, not printed.
-enum JPEGWriter {
+package enum JPEGWriter {
     /// Why an image could not be encoded.
-    struct Failure: Error, Sendable, Equatable {
-        var message: String
+    package struct Failure: Error, Sendable, Equatable {
+        package var message: String
     }
 
     /// The largest side libjpeg accepts (`JPEG_MAX_DIMENSION`).
     static let maximumSide = 65500
 
     /// Row-major greyscale `pixels` (row 0 at the top), `width` × `height`, at `quality` 1…100.
-    static func encode(grey pixels: [UInt8], width: Int, height: Int, quality: Int) throws(Failure) -> [UInt8] {
+    package static func encode(grey pixels: [UInt8], width: Int, height: Int, quality: Int) throws(Failure) -> [UInt8] {
         guard width >= 1, height >= 1, width <= maximumSide, height <= maximumSide else {
             throw Failure(message: "a JPEG cannot be \(width)×\(height) pixels (1…\(maximumSide) per side)")
         }
