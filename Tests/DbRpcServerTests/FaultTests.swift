@@ -37,9 +37,10 @@ for name, call in (("load", lambda: s.loadTransactionData(g["token"], ev, checks
             let first = try BackgroundProcess(TestEnvironment.python,
                                               ["-c", Self.frozenLoader, daemon.url(), "first@t:1", "2", "1", file.manifest.sha256],
                                               outputFile: daemon.directory.appendingPathComponent("first.out").path)
-            try await waitFor(60) { first.output.contains("step") }
+            try await waitFor(180) { first.output.contains("step") || !first.isRunning }
+            try #require(first.output.contains("step"), "the first holder did not begin its step: \(first.output)")
             first.signal(SIGSTOP)  // frozen before its load; no heartbeat either
-            try await waitFor(10) { Self.state(of: first.pid) == "T" }
+            try await waitFor(60) { Self.state(of: first.pid) == "T" }
             // A second holder waits out the frozen one's lease, loads the same file and commits.
             let second = try KillTests.startLoader(daemon, holder: "second@t:2", ttl: 30, wait: 60, pause: 0,
                                                    checksums: [file.manifest.sha256],
@@ -51,7 +52,7 @@ for name, call in (("load", lambda: s.loadTransactionData(g["token"], ev, checks
             #expect(Self.state(of: first.pid) == "T", "the first holder was not frozen all along")
             // The frozen holder wakes: its load and its commit are refused by the fence.
             first.signal(SIGCONT)
-            try await waitFor(30) { first.output.contains("commit ") }
+            try await waitFor(120) { first.output.contains("commit ") || !first.isRunning }
             first.wait()
             // Refused: the stale token (2002), or the step the takeover rolled back and closed.
             #expect(first.output.contains("load refused 20") && first.output.contains("commit refused 20"),
