@@ -35,7 +35,7 @@ for name, call in (("load", lambda: s.loadTransactionData(g["token"], ev, checks
             let rows = 20_000
             let file = try TestFiles.quarantine(rows: rows, tag: "frozen", into: daemon.transactions)
             let first = try BackgroundProcess(TestEnvironment.python,
-                                              ["-c", Self.frozenLoader, daemon.url(), "first@t:1", "2", "1", file.manifest.sha256],
+                                              ["-c", Self.frozenLoader, daemon.url(), "first@t:1", "5", "1", file.manifest.sha256],
                                               outputFile: daemon.directory.appendingPathComponent("first.out").path)
             try await waitFor(180) { first.output.contains("step") || !first.isRunning }
             try #require(first.output.contains("step"), "the first holder did not begin its step: \(first.output)")

@@ -227,7 +227,7 @@ package enum CASUCatalogue {
     }
 
     /// A flag or class column's value, or `null` when it is not an integer of the type.
-    static func integer<T: FixedWidthInteger>(_ value: Float, null: T) -> T {
+    package static func integer<T: FixedWidthInteger>(_ value: Float, null: T) -> T {
         value.isFinite ? T(exactly: value.rounded()) ?? null : null
     }
 

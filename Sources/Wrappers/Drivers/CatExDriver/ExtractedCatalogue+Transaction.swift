@@ -63,7 +63,7 @@ extension ExtractedCatalogue {
 
         for i in 0..<rowCount {
             try w.beginRow(fieldCount: CASUCatalogue.detectionColumns.count)
-            let seqNum = number[i].isFinite ? Int32(number[i].rounded()) : Int32(i + 1)
+            let seqNum = CASUCatalogue.integer(Float(number[i]), null: Int32(i + 1))
             let rms = threshold[i] / detectThreshold
             w.write(target.multiframeID)
             w.write(target.extNum)
