@@ -125,7 +125,7 @@ public enum PlainCopy {
             }
         } catch let error as FITSError where error.code == .headerWriteFailed || error.code == .keywordInvalid {
             // cfitsio refused a card of the source's header: the source is at fault.
-            throw WrapperError(.wrongContents, file: source, "its header cannot be copied: \(error.operation) failed: \(error.summary)",
+            throw WrapperError(.wrongContents, file: source, "its header cannot be copied: \(FitsReader.problem(error))",
                                detail: error.message)
         } catch {
             throw WrapperError(.writeFailed, file: destination.path, "plain copy of \(source): \(error)")

@@ -1,4 +1,4 @@
-import FITS
+package import FITS
 import Foundation
 public import AppDriver
 
@@ -81,7 +81,7 @@ public final class FitsReader {
 
     /// A person's line for a cfitsio failure: where, what we did, cfitsio's status text and
     /// its most specific message (the whole stack goes to the log, as the error's detail).
-    static func problem(_ e: FITSError) -> String {
+    package static func problem(_ e: FITSError) -> String {
         let place = e.hdu.map { "HDU \($0): " } ?? ""
         let specific = e.stack.first.map { " (\($0))" } ?? ""
         if e.code == .openFailed { return "\(place)does not open as a FITS file: \(e.summary)\(specific)" }

@@ -74,8 +74,7 @@ extension StackInput {
             } catch let error as WrapperError {
                 throw error
             } catch let error as FITSError {
-                throw WrapperError(.unreadable, file: path, "\(error.hdu.map { "HDU \($0): " } ?? "")\(error.operation) failed: \(error.summary)",
-                                   detail: error.message)
+                throw WrapperError(.unreadable, file: path, FitsReader.problem(error), detail: error.message)
             } catch {
                 throw WrapperError(.unreadable, file: path, "\(error)")
             }
