@@ -28,7 +28,7 @@ struct CU4: AsyncParsableCommand {
             let found = try await ctx.forEachProgramme({ try ctx.query.cataloguesToIngest(programmeID: $0.programmeID) },
                                                        describe: { "load \($0.catName) into \($0.detectionTable)" }) { programme, pending in
                 // The next batch's catalogues are read while this one loads.
-                try await ctx.pipelined(CUContext.batches(pending, of: framesPerStep), prepare: DetectionIngest.read) { batch, read in
+                try await ctx.pipelined(CUContext.batches(pending, of: framesPerStep, rampUp: true), prepare: DetectionIngest.read) { batch, read in
                     var good: [FrameDetections] = [], quarantine: [QuarantineRecord] = []
                     for (frame, result) in zip(batch, read) {
                         switch result {
@@ -57,6 +57,4 @@ struct CU4: AsyncParsableCommand {
             return "cu4: \(verb) the catalogues of \(ctx.options.dryRun ? found : frames) frame(s): \(rows) detection(s) in \(steps) step(s); \(bad) bad file(s) quarantined"
         }
     }
-
-    /// The detection transaction files of a frame's catalogue, one per extension.
 }

@@ -88,14 +88,32 @@ extension FITSFile {
         guard count >= 0, count <= Self.maximumImageElements else {
             throw error(.tooLarge, "read pixels", "\(count) pixels is more than we read at once")
         }
-        var pixels = [T](repeating: .zero, count: count)
         var anynul: Int32 = 0
-        _ = try pixels.withUnsafeMutableBytes { buffer in
-            try call(.readFailed, "read pixels") {
+        return try [T](cfitsioFilling: count) { base in
+            _ = try call(.readFailed, "read pixels") {
+                ffgpv($0, T.cfitsioType, Int64(first), Int64(count), nil, base, &anynul, &$1)
+            }
+        }
+    }
+
+    /// ``readPixels(first:count:as:)`` into the first `count` elements of `pixels`, which grows
+    /// when it is shorter and is otherwise reused: a loop over strips or over same-sized images
+    /// (a frame's detectors) then touches no fresh memory, where a new 2048² image costs
+    /// thousands of page faults.
+    public func readPixels<T: FITSNumeric>(first: Int, count: Int, into pixels: inout [T]) throws {
+        guard count >= 0, count <= Self.maximumImageElements else {
+            throw error(.tooLarge, "read pixels", "\(count) pixels is more than we read at once")
+        }
+        guard pixels.count >= count else {
+            pixels = try readPixels(first: first, count: count, as: T.self)
+            return
+        }
+        var anynul: Int32 = 0
+        try pixels.withUnsafeMutableBytes { buffer in
+            _ = try call(.readFailed, "read pixels") {
                 ffgpv($0, T.cfitsioType, Int64(first), Int64(count), nil, buffer.baseAddress, &anynul, &$1)
             }
         }
-        return pixels
     }
 
     /// Writes pixels to the current image HDU starting at 1-based element `first`.

@@ -107,15 +107,12 @@ extension FITSFile {
         guard n <= Self.maximumImageElements else {
             throw error(.tooLarge, "read column \(column)", "\(n) rows is more than we read at once")
         }
-        var values = [T](repeating: .zero, count: n)
         var anynul: Int32 = 0
-        _ = try values.withUnsafeMutableBytes { buffer in
-            try call(.readFailed, "read column \(column)") {
-                ffgcv($0, T.cfitsioType, Int32(column), Int64(firstRow), 1, Int64(n), nil,
-                      buffer.baseAddress, &anynul, &$1)
+        return try [T](cfitsioFilling: n) { base in
+            _ = try call(.readFailed, "read column \(column)") {
+                ffgcv($0, T.cfitsioType, Int32(column), Int64(firstRow), 1, Int64(n), nil, base, &anynul, &$1)
             }
         }
-        return values
     }
 
     /// Reads a column by name.

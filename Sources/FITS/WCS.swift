@@ -31,9 +31,15 @@ public final class WCS: @unchecked Sendable {
     public let source: String
 
     /// Parses the primary WCS of a header. Fails when the header has no celestial WCS.
-    public init(header: FITSHeader, source: String = "header") throws {
+    public convenience init(header: FITSHeader, source: String = "header") throws {
+        try self.init(records: header.renderedRecords(), source: source)
+    }
+
+    /// Parses the primary WCS of a header given as cfitsio gives it: 80-character cards, one
+    /// after another (``FITSFile/headerRecords()``). Fails when it has no celestial WCS.
+    public init(records text: String, source: String = "header") throws {
         self.source = source
-        var records = Array(header.renderedRecords().utf8CString)
+        var records = Array(text.utf8CString)
         let nkeyrec = Int32((records.count - 1) / 80)
         var nreject: Int32 = 0, nwcs: Int32 = 0
         var wcs: UnsafeMutablePointer<wcsprm>?
@@ -141,7 +147,9 @@ extension FITSFile {
     /// The WCS of the current image HDU (compressed or not).
     public func wcs() throws -> WCS {
         do {
-            return try WCS(header: header(), source: path)
+            // wcslib reads the cards as cfitsio gives them: no parsing into a FITSHeader first
+            // (which cost CU4 more than reading the catalogue itself).
+            return try WCS(records: headerRecords(), source: path)
         } catch var e as FITSError {
             e.hdu = currentHDU
             throw e

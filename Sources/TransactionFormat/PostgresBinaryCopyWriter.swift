@@ -177,6 +177,18 @@ public final class PostgresBinaryCopyWriter {
         cursor.pointee.rows += rowCount
     }
 
+    /// Hands every complete row to the sink without the trailer: rows encoded now, to be given
+    /// to ``writeEncodedRows(_:rowCount:)`` of another writer later. Returns the number of rows.
+    @discardableResult
+    public func finishRows() throws -> Int {
+        guard !finished else { return cursor.pointee.rows }
+        if cursor.pointee.declaredFields != cursor.pointee.fieldsInRow || cursor.pointee.failed { try rowCheckFailed() }
+        flush()
+        if let failure { throw failure }
+        finished = true
+        return cursor.pointee.rows
+    }
+
     /// Writes the trailer and hands everything left to the sink. Returns the number of rows.
     @discardableResult
     public func finish() throws -> Int {

@@ -243,8 +243,8 @@ struct NightBenchmark: AsyncParsableCommand {
     }
 
     /// The unavoidable parts of cu2: every image extension decoded with cfitsio and, with
-    /// `encode`, encoded as a quality-90 JPEG by libjpeg-turbo (the pixels quantised linearly
-    /// between their minimum and maximum, untimed), `jobs` threads. Returns the seconds of the
+    /// `encode`, encoded as a quality-90 JPEG by libjpeg-turbo (of the zscale grey levels cu2
+    /// encodes, made untimed), `jobs` threads. Returns the seconds of the
     /// decoding (wall, with `encode` false) and the CPU seconds of each part (summed over threads).
     func decodeAndEncode(_ files: [URL], encode: Bool)
         throws -> (decode: (seconds: Double, pixels: Int, extensions: Int), decodeCPU: Double, encodeCPU: Double) {
@@ -272,9 +272,9 @@ struct NightBenchmark: AsyncParsableCommand {
                         pixels += data.count
                         extensions += 1
                         guard encode, dims.count >= 2 else { continue }
-                        let low = data.min() ?? 0, high = data.max() ?? 1
-                        let scale = high > low ? 255 / (high - low) : 0
-                        let grey = data.map { UInt8(max(0, min(255, ($0 - low) * scale))) }
+                        // The grey levels cu2 encodes (zscale), untimed: the same pixels, the same entropy.
+                        let grey = ImageStretch.greyLevels(data, width: dims[0], height: dims[1], stretch: .zscale,
+                                                           orientation: .identity)
                         let t1 = threadCPU()
                         _ = try JPEGWriter.encode(grey: grey, width: dims[0], height: dims[1], quality: 90)
                         encodeCPU += threadCPU() - t1

@@ -247,14 +247,66 @@ import TestSupport
         #expect(try Self.leftovers(in: dir).isEmpty)
     }
 
+    /// Row tiles are read in strips after the sample's rows; other tilings and plain images are
+    /// read whole. Every way gives the same JPEG, equal to the levels made from the whole image.
+    @Test func everyTilingGivesTheSameJPEG() throws {
+        let dir = try TestEnvironment.temporaryDirectory("compress")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (width, height) = (300, 200)
+        var random = SystemSupport.SplitMix64(seed: 11)
+        var pixels = (0..<(width * height)).map { _ in Int32.random(in: 900...1100, using: &random) }
+        for i in stride(from: 17, to: pixels.count, by: 997) { pixels[i] = 40_000 }  // stars
+        let tilings: [(String, ImageCompression)] = [
+            ("rows", .rice()), ("blocks", .rice(tile: [64, 16])), ("gzip rows", .gzip()), ("plain", .none),
+        ]
+        var jpegs: [String: Data] = [:]
+        for (name, compression) in tilings {
+            let path = dir.appendingPathComponent("\(name).fits").path
+            let file = try FITSFile.create(path)
+            try file.createImage(bitpix: .int32, dimensions: [])
+            try file.createImage(bitpix: .int32, dimensions: [width, height], compression: compression)
+            try file.writePixels(pixels)
+            try file.close()
+            let images = try CompressHandler.compressAll(path, jpegs: { hdu in
+                (dir.appendingPathComponent("\(name)-\(hdu).jpg"), dir.appendingPathComponent("\(name)-\(hdu)_t.jpg"))
+            })
+            jpegs[name] = try Data(contentsOf: try #require(images.first).jpeg)
+        }
+        let whole = ImageStretch.greyLevels(pixels.map(Float.init), width: width, height: height, stretch: .zscale,
+                                            orientation: .identity)
+        let expected = Data(try JPEGWriter.encode(grey: whole, width: width, height: height, quality: CompressOptions().quality))
+        for (name, _) in tilings { #expect(jpegs[name] == expected, "\(name)") }
+    }
+
+    @Test func everyOrientationShowsTheStoredPixelItNames() {
+        let (width, height) = (5, 3)
+        let ramp = (0..<(width * height)).map { Float($0 * $0) }
+        let asStored = ImageStretch.greyLevels(ramp, width: width, height: height, stretch: .zscale, orientation: .identity)
+        #expect(Set(asStored).count > 5, "the ramp should give distinct levels: \(asStored)")
+        for orientation in Orientation.all {
+            let shown = ImageStretch.greyLevels(ramp, width: width, height: height, stretch: .zscale, orientation: orientation)
+            let (w, h) = orientation.displaySize(width: width, height: height)
+            #expect(shown.count == w * h)
+            for row in 0..<h {
+                for column in 0..<w {
+                    let (x, y) = orientation.storedPixel(column: column, row: row, width: width, height: height)
+                    #expect(shown[row * w + column] == asStored[(height - 1 - y) * width + x], "\(orientation) (\(column), \(row))")
+                }
+            }
+        }
+    }
+
     @Test func flatAndNullImagesShowMidGrey() throws {
         let null: Float = -0.9999995e9
-        #expect(ImageStretch.normalise([Float](repeating: 7, count: 100), width: 10, height: 10, stretch: .zscale)
-            .allSatisfy { $0 == 0.5 })
+        #expect(ImageStretch.greyLevels([Float](repeating: 7, count: 100), width: 10, height: 10, stretch: .zscale,
+                                        orientation: .identity).allSatisfy { $0 == 128 })
+        // Stored rows [3, NaN, null] and [3, ∞, 3]: the display shows the second row on top.
         let mixed: [Float] = [3, .nan, null, 3, .infinity, 3]
         for stretch in Stretch.allCases {
-            #expect(ImageStretch.normalise(mixed, width: 3, height: 2, stretch: stretch) == [0.5, 0, 0, 0.5, 0, 0.5])
-            #expect(ImageStretch.normalise([null, .nan], width: 2, height: 1, stretch: stretch) == [0, 0])
+            #expect(ImageStretch.greyLevels(mixed, width: 3, height: 2, stretch: stretch, orientation: .identity)
+                    == [128, 0, 128, 128, 0, 0])
+            #expect(ImageStretch.greyLevels([null, .nan], width: 2, height: 1, stretch: stretch, orientation: .identity)
+                    == [0, 0])
         }
         // zscale of pure noise spans about the noise, not the outliers.
         var random = SystemSupport.SplitMix64(seed: 3)
@@ -270,9 +322,8 @@ import TestSupport
         #expect(throws: JPEGWriter.Failure.self) { try JPEGWriter.encode(grey: [], width: 0, height: 5, quality: 90) }
         #expect(throws: JPEGWriter.Failure.self) { try JPEGWriter.encode(grey: [1, 2], width: 2, height: 2, quality: 90) }
         #expect(throws: JPEGWriter.Failure.self) { try JPEGWriter.encode(grey: [1], width: 1, height: 1, quality: 0) }
-        #expect(Thumbnail.boxAverage([0, 1, 2, 3, 4, 5], width: 3, height: 2, to: (width: 1, height: 1)) == [2.5])
-        let averaged = Thumbnail.boxAverage([0, 0, 3, 3, 6, 6], width: 6, height: 1, to: (width: 4, height: 1))
-        #expect(zip(averaged, [0, 2, 4, 6] as [Float]).allSatisfy { abs($0 - $1) < 1e-5 }, "\(averaged)")
+        #expect(Thumbnail.boxAverage([0, 1, 2, 3, 4, 6], width: 3, height: 2, to: (width: 1, height: 1)) == [3])
+        #expect(Thumbnail.boxAverage([0, 0, 3, 3, 6, 6], width: 6, height: 1, to: (width: 4, height: 1)) == [0, 2, 4, 6])
 
         // A flat image without WCS, end to end: mid-grey, kept as stored.
         let dir = try TestEnvironment.temporaryDirectory("compress")

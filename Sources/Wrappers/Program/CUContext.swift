@@ -219,9 +219,13 @@ public final class CUContext: Sendable {
     }
 
     /// `items` in consecutive batches of at most `size` (at least 1): one atomic step each.
-    public static func batches<T>(_ items: [T], of size: Int) -> [[T]] {
+    /// With `rampUp`, the first batch is a fifth of `size`, for ``pipelined(_:prepare:_:)``:
+    /// nothing overlaps the preparation of the first batch, so the first step starts sooner.
+    public static func batches<T>(_ items: [T], of size: Int, rampUp: Bool = false) -> [[T]] {
         let size = max(1, size)
-        return stride(from: 0, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
+        let first = rampUp ? min(items.count, max(1, size / 5)) : 0
+        return (first > 0 ? [Array(items[..<first])] : [])
+            + stride(from: first, to: items.count, by: size).map { Array(items[$0..<min($0 + size, items.count)]) }
     }
 
     /// Removes the scratch directories of this program's runs that were killed (their process

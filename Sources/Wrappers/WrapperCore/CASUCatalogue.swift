@@ -79,8 +79,11 @@ extension FitsReader {
                 throw WrapperError(.missingKeyword, file: path, "EXP_TIME is \(exposure), not a positive time")
             }
             var read: [String: [Float]] = [:]
-            for info in try file.columns() where CASUCatalogue.used.contains(info.name) {
-                read[info.name] = try file.readColumn(info.index, as: Float.self)
+            // Found by name in cfitsio's column table (not by describing every column, which
+            // reads the TTYPEn/TFORMn/TUNITn cards again for each).
+            for name in CASUCatalogue.used {
+                guard let index = try? file.columnIndex(name) else { continue }
+                read[name] = try file.readColumn(index, as: Float.self)
             }
             columns = read
         } catch let e as WrapperError {
@@ -104,18 +107,48 @@ extension FitsReader {
         } catch {
             throw WrapperError(.noWCS, file: path, "HDU \(hdu): positions through the WCS failed: \(error)")
         }
-        return CASUCatalogue.Detections(columns: columns, sky: sky, rows: rows, calibration: calibration, target: target)
+        do {
+            return try CASUCatalogue.Detections(encoding: columns, sky: sky, rows: rows, calibration: calibration, target: target)
+        } catch {
+            throw WrapperError(.wrongContents, file: path, "HDU \(hdu): rows cannot be encoded: \(error)")
+        }
     }
 }
 
 extension CASUCatalogue {
-    /// One catalogue extension's detections, read and converted, ready to be written.
+    /// One catalogue extension's detections, read, converted and encoded as binary COPY rows
+    /// (on the reading cores, while an earlier step loads); only the run's cuEventID, known when
+    /// its step begins, is stamped into them later.
     package struct Detections: Sendable {
-        package var columns: [String: [Float]]
-        package var sky: [SkyPosition]
-        package var rows: Int
-        package var calibration: Calibration
-        package var target: DetectionTarget
+        package private(set) var encoded: [UInt8]
+        package let rows: Int
+        package let target: DetectionTarget
+        /// Where each row's cuEventID value (its last field, 4 bytes) lies in ``encoded``.
+        private let eventIDOffsets: [Int]
+
+        package init(encoding columns: [String: [Float]], sky: [SkyPosition], rows: Int,
+                     calibration: Calibration, target: DetectionTarget) throws {
+            var bytes: [UInt8] = []
+            var offsets: [Int] = []
+            offsets.reserveCapacity(rows)
+            let writer = PostgresBinaryCopyWriter(writeHeader: false) { chunk in bytes.append(contentsOf: chunk) }
+            try writeRows(columns, sky: sky, rows: rows, calibration: calibration, target: target, into: writer) {
+                offsets.append(writer.byteCount - 4)
+            }
+            try writer.finishRows()
+            encoded = bytes
+            eventIDOffsets = offsets
+            self.rows = rows
+            self.target = target
+        }
+
+        /// Every row's cuEventID set to `cuEventID`.
+        package mutating func stamp(cuEventID: Int32) {
+            let offsets = eventIDOffsets
+            encoded.withUnsafeMutableBytes { bytes in
+                for offset in offsets { bytes.storeBytes(of: cuEventID.bigEndian, toByteOffset: offset, as: Int32.self) }
+            }
+        }
     }
 
     /// One transaction file holding the rows of every one of `detections` (all for one table),
@@ -129,10 +162,9 @@ extension CASUCatalogue {
         do {
             let (manifest, data) = try TransactionFile.write(
                 to: directory, table: table, columns: detectionColumns, writer: "FitsReader") { w in
-                for d in detections {
-                    var target = d.target
-                    target.cuEventID = cuEventID
-                    try writeRows(d.columns, sky: d.sky, rows: d.rows, calibration: d.calibration, target: target, into: w)
+                for var d in detections {
+                    d.stamp(cuEventID: cuEventID)
+                    try d.encoded.withUnsafeBytes { try w.writeEncodedRows($0, rowCount: d.rows) }
                 }
             }
             return TransactionData(dataFile: data, table: manifest.table, rowCount: manifest.rowCount,
@@ -231,9 +263,10 @@ package enum CASUCatalogue {
         value.isFinite ? T(exactly: value.rounded()) ?? null : null
     }
 
+    /// Writes the rows; `rowDone` is called after each (its cuEventID is the last field written).
     package static func writeRows(_ col: [String: [Float]], sky: [SkyPosition], rows: Int,
                           calibration cal: Calibration, target: DetectionTarget,
-                          into w: PostgresBinaryCopyWriter) throws {
+                          into w: PostgresBinaryCopyWriter, rowDone: () -> Void = {}) throws {
         let empty = [Float](repeating: .nan, count: rows)
         func column(_ name: String) -> [Float] { col[name] ?? empty }
         func real(_ v: Float) -> Float { v.isFinite ? v : nullReal }
@@ -282,6 +315,7 @@ package enum CASUCatalogue {
             w.write(Int32(0))
             w.write(target.multiframeID << 23 | Int64(target.extNum) << 20 | Int64(seqNum & 0xFFFFF))
             w.write(target.cuEventID)
+            rowDone()
         }
     }
 }

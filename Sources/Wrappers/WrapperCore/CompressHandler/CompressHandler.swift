@@ -52,22 +52,31 @@ public enum CompressHandler {
     /// One image HDU (1-based, primary = 1, as ``FitsReader`` numbers them) → JPEG + thumbnail.
     public static func compress(_ fitsPath: String, hdu: Int, to jpeg: URL, thumbnail: URL,
                                 options: CompressOptions = .init()) throws(WrapperError) -> CompressedImage {
+        var scratch = Scratch()
+        return try compress(fitsPath, hdu: hdu, to: jpeg, thumbnail: thumbnail, options: options, scratch: &scratch)
+    }
+
+    /// Pixel and grey-level buffers one thread reuses from one HDU to the next.
+    struct Scratch {
+        var pixels: [Float] = []
+        var grey: [UInt8] = []
+    }
+
+    static func compress(_ fitsPath: String, hdu: Int, to jpeg: URL, thumbnail: URL, options: CompressOptions,
+                         scratch: inout Scratch) throws(WrapperError) -> CompressedImage {
         try check(options, fitsPath, jpeg: jpeg, thumbnail: thumbnail)
-        let image = try readImage(fitsPath, hdu: hdu)
+        let image = try readDisplay(fitsPath, hdu: hdu, stretch: options.stretch, scratch: &scratch)
         let orientation = image.orientation ?? .identity
         let (width, height) = orientation.displaySize(width: image.width, height: image.height)
-        let display = orientation.apply(
-            ImageStretch.normalise(image.pixels, width: image.width, height: image.height, stretch: options.stretch),
-            width: image.width, height: image.height)
+        let display = scratch.grey
         let small = Thumbnail.size(width: width, height: height, longest: options.thumbnailSize)
         let reduced = Thumbnail.boxAverage(display, width: width, height: height, to: small)
         let files: [(URL, [UInt8])]
         do {
             files = [
-                (jpeg, try JPEGWriter.encode(grey: quantise(display), width: width, height: height,
-                                             quality: options.quality)),
-                (thumbnail, try JPEGWriter.encode(grey: quantise(reduced), width: small.width,
-                                                  height: small.height, quality: options.quality)),
+                (jpeg, try JPEGWriter.encode(grey: display, width: width, height: height, quality: options.quality)),
+                (thumbnail, try JPEGWriter.encode(grey: reduced, width: small.width, height: small.height,
+                                                  quality: options.quality)),
             ]
         } catch {
             throw WrapperError(.compressFailed, file: fitsPath, "HDU \(hdu): \(error.message)")
@@ -81,9 +90,11 @@ public enum CompressHandler {
     /// file when cfitsio is reentrant) — returned in HDU order. `jpegs` names the outputs of each
     /// HDU; it is called on the calling thread before any work starts. If any HDU fails, the
     /// outputs of the others are removed too and the first failure (in HDU order) is thrown.
+    /// `jobs` defaults to twice the cores: a thread waiting for its JPEGs to reach the disk
+    /// (fsync) leaves its core to another.
     public static func compressAll(_ fitsPath: String, jpegs: (Int) -> (jpeg: URL, thumbnail: URL),
                                    options: CompressOptions = .init(),
-                                   jobs: Int = ProcessInfo.processInfo.activeProcessorCount)
+                                   jobs: Int = 2 * ProcessInfo.processInfo.activeProcessorCount)
         throws(WrapperError) -> [CompressedImage] {
         let all: [HDUInfo]
         do {
@@ -122,6 +133,7 @@ public enum CompressHandler {
         }
         let progress = Locked(Progress())
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
+            var scratch = Scratch()
             while let index = progress.withLock({ p -> Int? in
                 guard !p.failed, p.next < work.count else { return nil }
                 p.next += 1
@@ -130,7 +142,7 @@ public enum CompressHandler {
                 let item = work[index]
                 let result = Result { () throws(WrapperError) -> CompressedImage in
                     try compress(fitsPath, hdu: item.hdu, to: item.outputs.jpeg,
-                                 thumbnail: item.outputs.thumbnail, options: options)
+                                 thumbnail: item.outputs.thumbnail, options: options, scratch: &scratch)
                 }
                 progress.withLock {
                     $0.results[index] = result
@@ -174,19 +186,19 @@ public enum CompressHandler {
         }
     }
 
-    private static func quantise(_ values: [Float]) -> [UInt8] {
-        values.map { UInt8(min(255, max(0, ($0 * 255).rounded()))) }
-    }
-
-    /// The pixels of one image HDU as stored (x fastest), and its north-up orientation.
+    /// The shape of one image HDU as stored (x fastest), and its north-up orientation.
     struct StoredImage {
-        var pixels: [Float]
         var width: Int
         var height: Int
         var orientation: Orientation?
     }
 
-    static func readImage(_ path: String, hdu: Int) throws(WrapperError) -> StoredImage {
+    /// Reads one image HDU and lays out its grey levels in `scratch.grey`. When each tile of the
+    /// image is one row (cfitsio's default, and CASU's) or the image is not compressed, the rows
+    /// of the sample grid are read first, then the image in strips, each mapped to grey while it
+    /// is still in the core's cache; otherwise the whole image is read, then mapped.
+    static func readDisplay(_ path: String, hdu: Int, stretch: Stretch,
+                            scratch: inout Scratch) throws(WrapperError) -> StoredImage {
         do {
             return try FITSThreads.serialised {
                 let file = try FITSFile.open(path)
@@ -205,9 +217,38 @@ public enum CompressHandler {
                     throw WrapperError(.compressFailed, file: path,
                                        "HDU \(hdu): \(width)×\(height) pixels is more than a JPEG holds")
                 }
-                let pixels = try file.readPixels(first: 1, count: width * height, as: Float.self)
                 let orientation = (try? file.wcs()).flatMap { Orientation.northUp(wcs: $0, width: width, height: height) }
-                return StoredImage(pixels: pixels, width: width, height: height, orientation: orientation)
+                let layout = ImageStretch.DisplayLayout(width: width, height: height, orientation: orientation ?? .identity)
+                let rowTiles = try !file.isCompressedImage() || (file.readKey("ZTILE2")?.intValue ?? 1) == 1
+                guard rowTiles else {
+                    try file.readPixels(first: 1, count: width * height, into: &scratch.pixels)
+                    ImageStretch.greyLevels(scratch.pixels, width: width, height: height, stretch: stretch,
+                                            orientation: layout.orientation, into: &scratch.grey)
+                    return StoredImage(width: width, height: height, orientation: orientation)
+                }
+                let grid = ImageStretch.SampleGrid(width: width, height: height)
+                var sample: [Float] = []
+                sample.reserveCapacity(ImageStretch.maximumSamples + width + height)
+                for y in grid.rows {
+                    try file.readPixels(first: y * width + 1, count: width, into: &scratch.pixels)
+                    scratch.pixels.withUnsafeBufferPointer { grid.collect(row: $0.baseAddress!, into: &sample) }
+                }
+                sample.sort()
+                let map = ImageStretch.GreyMap(sortedSample: sample, stretch: stretch)
+                layout.prepare(&scratch.grey)
+                var pixels = scratch.pixels, grey = scratch.grey
+                scratch = Scratch()  // the buffers are moved out, not copied, while they are written
+                defer { scratch = Scratch(pixels: pixels, grey: grey) }
+                for first in stride(from: 0, to: height, by: ImageStretch.DisplayLayout.stripRows) {
+                    let rows = min(ImageStretch.DisplayLayout.stripRows, height - first)
+                    try file.readPixels(first: first * width + 1, count: rows * width, into: &pixels)
+                    pixels.withUnsafeBufferPointer { strip in
+                        grey.withUnsafeMutableBufferPointer { display in
+                            layout.write(rows: first, count: rows, from: strip.baseAddress!, into: display, map: map)
+                        }
+                    }
+                }
+                return StoredImage(width: width, height: height, orientation: orientation)
             }
         } catch let error as WrapperError {
             throw error

@@ -1,58 +1,202 @@
 import Foundation
 
-/// Display stretches for astronomical images: pixel values → brightness in 0…1.
+/// Display stretches for astronomical images: pixel values → grey levels 0…255.
 ///
 /// NaN, infinities and the WSA's null value (−0.9999995e9) are not data: they take no part in
 /// the limits and show black. An image without a usable range (flat, or all null) shows
-/// mid-grey.
-enum ImageStretch {
-    /// At most this many pixels, on a regular grid, decide the limits.
-    static let maximumSamples = 100_000
+/// mid-grey (128).
+package enum ImageStretch {
+    /// At most this many pixels, on a regular grid, decide the limits: ten times astropy's
+    /// `ZScaleInterval` default (1000; IRAF's was 600), and a sort cheap beside the decoding.
+    static let maximumSamples = 10_000
 
     /// True for a pixel holding data.
     @inline(__always)
-    static func isData(_ v: Float) -> Bool { v.isFinite && v > -9.9999e8 }
+    static func isData(_ v: Float) -> Bool { v > -9.9999e8 && v < .infinity }  // false for NaN too
 
-    /// Brightness 0…1 for every pixel, in the order given.
-    static func normalise(_ pixels: [Float], width: Int, height: Int, stretch: Stretch) -> [Float] {
-        let sample = self.sample(pixels, width: width, height: height)
-        let limits: (low: Float, high: Float)?
-        switch stretch {
-        case .zscale: limits = zscale(sortedSample: sample)
-        case .asinh: limits = percentiles(sortedSample: sample, low: 0.0025, high: 0.9975)
-        }
-        guard let (low, high) = limits, high > low, (high - low).isFinite else {
-            return pixels.map { isData($0) ? 0.5 : 0 }
-        }
-        let scale = 1 / (high - low)
-        switch stretch {
-        case .zscale:
-            return pixels.map { isData($0) ? min(1, max(0, ($0 - low) * scale)) : 0 }
-        case .asinh:
-            // astropy's AsinhStretch with a = 0.1: linear near the sky, logarithmic for stars.
-            let a: Float = 0.1, norm = 1 / asinh(1 / a)
-            return pixels.map { v in
-                guard isData(v) else { return 0 }
-                let t = min(1, max(0, (v - low) * scale))
-                return asinh(t / a) * norm
+    /// The grey level (0…255) of every pixel, laid out for display by `orientation` (row-major,
+    /// row 0 at the top), from an image held whole in memory.
+    package static func greyLevels(_ pixels: [Float], width: Int, height: Int, stretch: Stretch,
+                                   orientation: Orientation) -> [UInt8] {
+        var grey: [UInt8] = []
+        greyLevels(pixels, width: width, height: height, stretch: stretch, orientation: orientation, into: &grey)
+        return grey
+    }
+
+    /// ``greyLevels(_:width:height:stretch:orientation:)`` into `grey` (storage reused when it
+    /// has the size).
+    static func greyLevels(_ pixels: [Float], width: Int, height: Int, stretch: Stretch,
+                           orientation: Orientation, into grey: inout [UInt8]) {
+        precondition(pixels.count == width * height, "\(pixels.count) pixels for a \(width)×\(height) image")
+        let map = GreyMap(sortedSample: sample(pixels, width: width, height: height), stretch: stretch)
+        let layout = DisplayLayout(width: width, height: height, orientation: orientation)
+        layout.prepare(&grey)
+        pixels.withUnsafeBufferPointer { stored in
+            grey.withUnsafeMutableBufferPointer { display in
+                for first in stride(from: 0, to: height, by: DisplayLayout.stripRows) {
+                    let rows = min(DisplayLayout.stripRows, height - first)
+                    layout.write(rows: first, count: rows, from: stored.baseAddress! + first * width, into: display, map: map)
+                }
             }
         }
     }
 
-    /// The data pixels on a grid of at most `maximumSamples` points, sorted.
-    static func sample(_ pixels: [Float], width: Int, height: Int) -> [Float] {
-        let total = width * height
-        let step = max(1, Int((Double(total) / Double(maximumSamples)).squareRoot().rounded(.up)))
-        var sample: [Float] = []
-        sample.reserveCapacity(min(total, maximumSamples + width + height))
-        for y in stride(from: step / 2, to: height, by: step) {
-            let row = y * width
-            for x in stride(from: step / 2, to: width, by: step) where isData(pixels[row + x]) {
-                sample.append(pixels[row + x])
+    /// The pixels that decide the limits: a regular grid of at most about ``maximumSamples``.
+    struct SampleGrid {
+        let width: Int, height: Int, step: Int
+
+        init(width: Int, height: Int) {
+            self.width = width
+            self.height = height
+            step = max(1, Int((Double(width * height) / Double(maximumSamples)).squareRoot().rounded(.up)))
+        }
+
+        /// The stored rows (0-based) the grid passes through.
+        var rows: StrideTo<Int> { stride(from: step / 2, to: height, by: step) }
+
+        /// Adds the data pixels of one of ``rows`` (its `width` values) to `sample`.
+        func collect(row: UnsafePointer<Float>, into sample: inout [Float]) {
+            for x in stride(from: step / 2, to: width, by: step) where isData(row[x]) {
+                sample.append(row[x])
             }
+        }
+    }
+
+    /// The data pixels on the sample grid, sorted.
+    static func sample(_ pixels: [Float], width: Int, height: Int) -> [Float] {
+        let grid = SampleGrid(width: width, height: height)
+        var sample: [Float] = []
+        sample.reserveCapacity(maximumSamples + width + height)
+        pixels.withUnsafeBufferPointer { stored in
+            for y in grid.rows { grid.collect(row: stored.baseAddress! + y * width, into: &sample) }
         }
         sample.sort()
         return sample
+    }
+
+    /// How a pixel value becomes a grey level, fitted to a sorted sample: NaN, infinities and
+    /// nulls black, a flat or empty sample mid-grey.
+    enum GreyMap {
+        case flat
+        case linear(low: Float, levels: Float)
+        case asinh(low: Float, scale: Float)
+
+        init(sortedSample sample: [Float], stretch: Stretch) {
+            let limits: (low: Float, high: Float)?
+            switch stretch {
+            case .zscale: limits = zscale(sortedSample: sample)
+            case .asinh: limits = percentiles(sortedSample: sample, low: 0.0025, high: 0.9975)
+            }
+            guard let (low, high) = limits, high > low, (high - low).isFinite else {
+                self = .flat
+                return
+            }
+            switch stretch {
+            case .zscale: self = .linear(low: low, levels: 255 / (high - low))
+            case .asinh: self = .asinh(low: low, scale: 1 / (high - low))
+            }
+        }
+    }
+
+    /// One ``GreyMap`` case as a type, so that each gets its own compiled (and, when branch-free,
+    /// vectorised) loop in ``DisplayLayout``.
+    fileprivate protocol PixelGrey {
+        func callAsFunction(_ v: Float) -> UInt8
+    }
+
+    fileprivate struct FlatGrey: PixelGrey {
+        @inline(__always) func callAsFunction(_ v: Float) -> UInt8 { isData(v) ? 128 : 0 }
+    }
+
+    fileprivate struct LinearGrey: PixelGrey {
+        let low: Float, levels: Float
+        /// Rounds without a trapping conversion: adding 2²³ to a value in 0…255 leaves its
+        /// nearest integer in the low mantissa bits.
+        @inline(__always) func callAsFunction(_ v: Float) -> UInt8 {
+            let t = Swift.min(Swift.max((v - low) * levels, 0), 255)
+            let level = UInt8(truncatingIfNeeded: (t + 8_388_608).bitPattern)
+            return isData(v) ? level : 0
+        }
+    }
+
+    /// astropy's AsinhStretch with a = 0.1: linear near the sky, logarithmic for stars.
+    fileprivate struct AsinhGrey: PixelGrey {
+        let low: Float, scale: Float
+        static let a: Float = 0.1
+        static let levels: Float = 255 / Foundation.asinh(1 / a)
+        @inline(__always) func callAsFunction(_ v: Float) -> UInt8 {
+            guard isData(v) else { return 0 }
+            let t = Swift.min(1, Swift.max(0, (v - low) * scale))
+            return UInt8(Foundation.asinh(t / Self.a) * Self.levels + 0.5)
+        }
+    }
+
+    /// Where stored pixels land on the display (row-major, row 0 at the top), written a strip
+    /// of stored rows at a time: a strip of ``stripRows`` rows (256 kB of a 2048-wide image)
+    /// and the display band it fills both stay in the core's cache, so a transposed layout reads
+    /// down the strip's columns without going to memory for every pixel.
+    struct DisplayLayout {
+        static let stripRows = 32
+        let width: Int, height: Int, orientation: Orientation
+        let displayWidth: Int, displayHeight: Int
+
+        init(width: Int, height: Int, orientation: Orientation) {
+            self.width = width
+            self.height = height
+            self.orientation = orientation
+            (displayWidth, displayHeight) = orientation.displaySize(width: width, height: height)
+        }
+
+        /// Gives `display` the display's size, reusing its storage when it has it.
+        func prepare(_ display: inout [UInt8]) {
+            if display.count != displayWidth * displayHeight {
+                display = [UInt8](repeating: 0, count: displayWidth * displayHeight)
+            }
+        }
+
+        /// Writes stored rows `first ..< first + count` (`strip` holds their pixels, x fastest).
+        func write(rows first: Int, count: Int, from strip: UnsafePointer<Float>,
+                   into display: UnsafeMutableBufferPointer<UInt8>, map: GreyMap) {
+            precondition(first >= 0 && count >= 0 && first + count <= height && display.count == width * height)
+            switch map {
+            case .flat: write(rows: first, count: count, from: strip, into: display.baseAddress!, FlatGrey())
+            case .linear(let low, let levels):
+                write(rows: first, count: count, from: strip, into: display.baseAddress!, LinearGrey(low: low, levels: levels))
+            case .asinh(let low, let scale):
+                write(rows: first, count: count, from: strip, into: display.baseAddress!, AsinhGrey(low: low, scale: scale))
+            }
+        }
+
+        private func write<Grey: PixelGrey>(rows first: Int, count: Int, from strip: UnsafePointer<Float>,
+                                            into target: UnsafeMutablePointer<UInt8>, _ grey: Grey) {
+            // Stored (x, y) → a = x or mirrored, b = y or mirrored; display (u, v) = transposed ?
+            // (b, a) : (a, b); row = displayHeight − 1 − v.
+            if !orientation.transposed {
+                for y in first..<(first + count) {
+                    let b = orientation.flipY ? height - 1 - y : y
+                    let line = target + (displayHeight - 1 - b) * displayWidth, source = strip + (y - first) * width
+                    if orientation.flipX {
+                        let end = line + (width - 1)
+                        for x in 0..<width { end[-x] = grey(source[x]) }
+                    } else {
+                        for x in 0..<width { line[x] = grey(source[x]) }
+                    }
+                }
+            } else {
+                for x in 0..<width {
+                    let a = orientation.flipX ? width - 1 - x : x
+                    let line = target + (displayHeight - 1 - a) * displayWidth
+                    let source = strip + x
+                    if orientation.flipY {
+                        let end = line + (height - 1)
+                        for y in 0..<count { end[-(first + y)] = grey(source[y * width]) }
+                    } else {
+                        let start = line + first
+                        for y in 0..<count { start[y] = grey(source[y * width]) }
+                    }
+                }
+            }
+        }
     }
 
     /// The values at two quantiles of a sorted sample.

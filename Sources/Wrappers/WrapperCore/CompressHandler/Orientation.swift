@@ -63,20 +63,6 @@ public struct Orientation: Sendable, Hashable, CustomStringConvertible {
         return (u, Double(displayHeight - 1) - v)
     }
 
-    /// The stored image rearranged for display: row-major, row 0 at the top.
-    func apply<T>(_ pixels: [T], width: Int, height: Int) -> [T] {
-        let (w, h) = displaySize(width: width, height: height)
-        var out: [T] = []
-        out.reserveCapacity(w * h)
-        for row in 0..<h {
-            for column in 0..<w {
-                let (x, y) = storedPixel(column: column, row: row, width: width, height: height)
-                out.append(pixels[y * width + x])
-            }
-        }
-        return out
-    }
-
     /// The orientation showing north up and east left, from the sky directions of the stored
     /// x and y axes at the image centre. Nil when the WCS cannot say (fails there, or gives a
     /// degenerate or non-finite answer).
@@ -125,20 +111,26 @@ enum Thumbnail {
                 max(1, min(longest, Int((Double(height) * scale).rounded()))))
     }
 
-    /// Box-average (area) resampling of a row-major image to `to` size: every output pixel is
-    /// the mean of the input area it covers, fractional edge pixels weighted by their overlap.
-    static func boxAverage(_ pixels: [Float], width: Int, height: Int,
-                           to size: (width: Int, height: Int)) -> [Float] {
+    /// Box-average (area) resampling of a row-major grey image to `to` size: every output pixel
+    /// is the mean of the input area it covers (fractional edge pixels weighted by their
+    /// overlap), rounded to the nearest level.
+    static func boxAverage(_ pixels: [UInt8], width: Int, height: Int,
+                           to size: (width: Int, height: Int)) -> [UInt8] {
         guard size != (width, height) else { return pixels }
+        if width % size.width == 0, height % size.height == 0 {
+            return blockAverage(pixels, width: width, height: height, factor: (width / size.width, height / size.height))
+        }
         let columns = weights(from: width, to: size.width)
         let rows = weights(from: height, to: size.height)
         var horizontal = [Float](repeating: 0, count: size.width * height)
-        for y in 0..<height {
-            let row = y * width
-            for (j, taps) in columns.enumerated() {
-                var sum: Float = 0
-                for (i, w) in taps { sum += pixels[row + i] * w }
-                horizontal[y * size.width + j] = sum
+        pixels.withUnsafeBufferPointer { source in
+            for y in 0..<height {
+                let row = y * width
+                for (j, taps) in columns.enumerated() {
+                    var sum: Float = 0
+                    for (i, w) in taps { sum += Float(source[row + i]) * w }
+                    horizontal[y * size.width + j] = sum
+                }
             }
         }
         var out = [Float](repeating: 0, count: size.width * size.height)
@@ -146,6 +138,31 @@ enum Thumbnail {
             for (i, w) in taps {
                 let source = i * size.width, target = k * size.width
                 for j in 0..<size.width { out[target + j] += horizontal[source + j] * w }
+            }
+        }
+        return out.map { UInt8(min(255, max(0, $0)) + 0.5) }
+    }
+
+    /// ``boxAverage(_:width:height:to:)`` when the size divides by whole `factor` blocks (a
+    /// 2048² detector to 256²): the rounded mean of each block, in integers.
+    private static func blockAverage(_ pixels: [UInt8], width: Int, height: Int,
+                                     factor: (x: Int, y: Int)) -> [UInt8] {
+        let (w, h) = (width / factor.x, height / factor.y)
+        let area = UInt32(factor.x * factor.y)
+        var sums = [UInt32](repeating: 0, count: w)
+        var out = [UInt8](repeating: 0, count: w * h)
+        pixels.withUnsafeBufferPointer { source in
+            for k in 0..<h {
+                for j in 0..<w { sums[j] = 0 }
+                for y in (k * factor.y)..<((k + 1) * factor.y) {
+                    let row = source.baseAddress! + y * width
+                    for j in 0..<w {
+                        var sum: UInt32 = 0
+                        for i in (j * factor.x)..<((j + 1) * factor.x) { sum += UInt32(row[i]) }
+                        sums[j] += sum
+                    }
+                }
+                for j in 0..<w { out[k * w + j] = UInt8((sums[j] + area / 2) / area) }
             }
         }
         return out
