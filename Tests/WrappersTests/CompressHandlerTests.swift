@@ -278,6 +278,35 @@ import TestSupport
         for (name, _) in tilings { #expect(jpegs[name] == expected, "\(name)") }
     }
 
+    /// One thread reuses its buffers from HDU to HDU: a smaller extension after a larger one, in
+    /// either reading path, gives what it gives alone.
+    @Test func extensionsOfDifferentSizesShareAThreadsBuffers() throws {
+        let dir = try TestEnvironment.temporaryDirectory("compress")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var random = SystemSupport.SplitMix64(seed: 12)
+        let shapes: [(Int, Int, ImageCompression)] = [
+            (200, 150, .rice(tile: [50, 10])), (120, 90, .rice(tile: [30, 10])), (200, 150, .rice()), (64, 40, .rice()),
+        ]
+        let path = dir.appendingPathComponent("mixed.fits").path
+        let file = try FITSFile.create(path)
+        try file.createImage(bitpix: .int32, dimensions: [])
+        for (width, height, compression) in shapes {
+            try file.createImage(bitpix: .int32, dimensions: [width, height], compression: compression)
+            try file.writePixels((0..<(width * height)).map { _ in Int32.random(in: 500...700, using: &random) })
+        }
+        try file.close()
+        let together = try CompressHandler.compressAll(path, jpegs: { hdu in
+            (dir.appendingPathComponent("all-\(hdu).jpg"), dir.appendingPathComponent("all-\(hdu)_t.jpg"))
+        }, jobs: 1)
+        #expect(together.map(\.hdu) == [2, 3, 4, 5])
+        for image in together {
+            let alone = try CompressHandler.compress(path, hdu: image.hdu, to: dir.appendingPathComponent("one-\(image.hdu).jpg"),
+                                                     thumbnail: dir.appendingPathComponent("one-\(image.hdu)_t.jpg"))
+            #expect(try Data(contentsOf: image.jpeg) == Data(contentsOf: alone.jpeg), "HDU \(image.hdu)")
+            #expect(try Data(contentsOf: image.thumbnail) == Data(contentsOf: alone.thumbnail), "HDU \(image.hdu)")
+        }
+    }
+
     @Test func everyOrientationShowsTheStoredPixelItNames() {
         let (width, height) = (5, 3)
         let ramp = (0..<(width * height)).map { Float($0 * $0) }

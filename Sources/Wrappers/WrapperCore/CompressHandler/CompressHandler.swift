@@ -221,6 +221,7 @@ public enum CompressHandler {
                 let layout = ImageStretch.DisplayLayout(width: width, height: height, orientation: orientation ?? .identity)
                 let rowTiles = try !file.isCompressedImage() || (file.readKey("ZTILE2")?.intValue ?? 1) == 1
                 guard rowTiles else {
+                    if scratch.pixels.count != width * height { scratch.pixels = [] }  // exactly this image's size
                     try file.readPixels(first: 1, count: width * height, into: &scratch.pixels)
                     ImageStretch.greyLevels(scratch.pixels, width: width, height: height, stretch: stretch,
                                             orientation: layout.orientation, into: &scratch.grey)
