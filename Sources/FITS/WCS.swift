@@ -147,9 +147,7 @@ extension FITSFile {
     /// The WCS of the current image HDU (compressed or not).
     public func wcs() throws -> WCS {
         do {
-            // wcslib reads the cards as cfitsio gives them: no parsing into a FITSHeader first
-            // (which cost CU4 more than reading the catalogue itself).
-            return try WCS(records: headerRecords(), source: path)
+            return try WCS(header: header(), source: path)
         } catch var e as FITSError {
             e.hdu = currentHDU
             throw e
