@@ -5,6 +5,12 @@ extension FITSFile {
     /// The raw 80-character records of the current HDU (no END). For a tile-compressed image,
     /// the header of the image it holds, as cfitsio converts it.
     public func headerRecords() throws -> String {
+        String(decoding: try headerCards(), as: UTF8.self)
+    }
+
+    /// ``headerRecords()`` as the bytes cfitsio gives (80 per card), not decoded: a damaged
+    /// header's bytes stay where they were, so the cards stay 80 bytes apart.
+    public func headerCards() throws -> [UInt8] {
         var text: UnsafeMutablePointer<CChar>?
         var nkeys: Int32 = 0
         let compressed = try isCompressedImage()
@@ -15,9 +21,9 @@ extension FITSFile {
                 ffhdr2str(fptr, 0, nil, 0, &text, &nkeys, &status)
             }
         }
-        guard let text else { return "" }
+        guard let text else { return [] }
         defer { var s: Int32 = 0; fffree(text, &s) }
-        return String(cString: text)
+        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
     }
 
     /// Every card of the current HDU, long strings (CONTINUE) joined.

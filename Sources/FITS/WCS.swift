@@ -32,15 +32,20 @@ public final class WCS: @unchecked Sendable {
 
     /// Parses the primary WCS of a header. Fails when the header has no celestial WCS.
     public convenience init(header: FITSHeader, source: String = "header") throws {
-        try self.init(records: header.renderedRecords(), source: source)
+        try self.init(cards: Array(header.renderedRecords().utf8), source: source)
     }
 
-    /// Parses the primary WCS of a header given as cfitsio gives it: 80-character cards, one
-    /// after another (``FITSFile/headerRecords()``). Fails when it has no celestial WCS.
-    public init(records text: String, source: String = "header") throws {
+    /// Parses the primary WCS of a header given as its bytes: 80-byte cards one after another,
+    /// as in the file (``FITSFile/headerCards()``). Fails when it has no celestial WCS.
+    ///
+    /// A byte a FITS header may not hold (outside printable ASCII: a damaged file) is read as a
+    /// space: wcslib's scanner ends the process ("fatal flex scanner internal error") or crashes
+    /// on such bytes.
+    public init(cards: [UInt8], source: String = "header") throws {
         self.source = source
-        var records = Array(text.utf8CString)
-        let nkeyrec = Int32((records.count - 1) / 80)
+        var records: [CChar] = cards.map { (0x20...0x7E).contains($0) ? CChar(bitPattern: $0) : 0x20 }
+        records.append(0)
+        let nkeyrec = Int32(cards.count / 80)
         var nreject: Int32 = 0, nwcs: Int32 = 0
         var wcs: UnsafeMutablePointer<wcsprm>?
         let status = wcspih(&records, nkeyrec, WCSHDR_all, 0, &nreject, &nwcs, &wcs)
@@ -147,7 +152,9 @@ extension FITSFile {
     /// The WCS of the current image HDU (compressed or not).
     public func wcs() throws -> WCS {
         do {
-            return try WCS(header: header(), source: path)
+            // wcslib reads the cards as they are in the file: parsing them into a FITSHeader
+            // first cost CU4 more than reading the catalogue itself.
+            return try WCS(cards: headerCards(), source: path)
         } catch var e as FITSError {
             e.hdu = currentHDU
             throw e

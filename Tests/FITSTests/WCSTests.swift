@@ -70,6 +70,22 @@ import TestSupport
         #expect(worstPix < 1e-6)
     }
 
+    /// A damaged header's bytes outside printable ASCII reach wcslib as spaces: its scanner ends
+    /// the process or crashes on them (found on the mutant night), and the WCS still reads.
+    @Test func bytesAHeaderMayNotHoldAreReadAsSpaces() throws {
+        let clean = Self.header(projection: "ZPN", pv: [(1, 1.0), (3, 220.0)])
+        var cards = Array(clean.renderedRecords().utf8)
+        // A card of high and control bytes, and high bytes in the comment area of the first card.
+        cards += (0..<80).map { UInt8(0x80 + ($0 % 0x7F)) }
+        for i in 72..<80 { cards[i] = [0xFF, 0x00, 0x1B, 0x9C][i % 4] }
+        let damaged = try WCS(cards: cards, source: "damaged")
+        let expected = try WCS(header: clean).pixelToSky(Self.grid)
+        let got = try damaged.pixelToSky(Self.grid)
+        #expect(zip(got, expected).allSatisfy { $0.ra == $1.ra && $0.dec == $1.dec })
+        // Garbage alone is no WCS, and says so.
+        #expect(throws: FITSError.self) { _ = try WCS(cards: (0..<800).map { UInt8(0x80 + $0 % 0x7F) }, source: "garbage") }
+    }
+
     @Test func tanAgreesWithAstropy() throws {
         try compareWithAstropy(Self.header(projection: "TAN", pv: []))
     }

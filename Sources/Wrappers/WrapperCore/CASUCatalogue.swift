@@ -92,9 +92,7 @@ extension FitsReader {
             throw Self.keywordProblem(path, error)
         }
         do {
-            // wcslib reads the catalogue's cards as cfitsio gives them: parsing them into a
-            // FITSHeader first cost CU4 more than reading the catalogue itself.
-            wcs = try WCS(records: file.headerRecords(), source: path)
+            wcs = try file.wcs()
         } catch {
             throw WrapperError(.noWCS, file: path, "HDU \(hdu) has no usable celestial WCS: \(error)")
         }
