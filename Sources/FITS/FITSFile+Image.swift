@@ -88,12 +88,7 @@ extension FITSFile {
         guard count >= 0, count <= Self.maximumImageElements else {
             throw error(.tooLarge, "read pixels", "\(count) pixels is more than we read at once")
         }
-        var anynul: Int32 = 0
-        return try [T](cfitsioFilling: count) { base in
-            _ = try call(.readFailed, "read pixels") {
-                ffgpv($0, T.cfitsioType, Int64(first), Int64(count), nil, base, &anynul, &$1)
-            }
-        }
+        return try [T](cfitsioFilling: count) { try readPixels(T.self, first: first, count: count, to: $0) }
     }
 
     /// ``readPixels(first:count:as:)`` into the first `count` elements of `pixels`, which grows
@@ -108,11 +103,14 @@ extension FITSFile {
             pixels = try readPixels(first: first, count: count, as: T.self)
             return
         }
+        try pixels.withUnsafeMutableBytes { try readPixels(T.self, first: first, count: count, to: $0.baseAddress) }
+    }
+
+    /// cfitsio's read of `count` pixels from element `first` into `base` (room for them all).
+    private func readPixels<T: FITSNumeric>(_ type: T.Type, first: Int, count: Int, to base: UnsafeMutableRawPointer?) throws {
         var anynul: Int32 = 0
-        try pixels.withUnsafeMutableBytes { buffer in
-            _ = try call(.readFailed, "read pixels") {
-                ffgpv($0, T.cfitsioType, Int64(first), Int64(count), nil, buffer.baseAddress, &anynul, &$1)
-            }
+        _ = try call(.readFailed, "read pixels") {
+            ffgpv($0, T.cfitsioType, Int64(first), Int64(count), nil, base, &anynul, &$1)
         }
     }
 

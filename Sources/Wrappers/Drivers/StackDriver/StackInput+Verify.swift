@@ -41,16 +41,17 @@ extension StackInput {
                         }
                     }
                     let w = Double(detector.width), h = Double(detector.height)
-                    let sky = try file.wcs().pixelToSky([PixelPosition(x: 1, y: 1), PixelPosition(x: w, y: 1),
-                                                         PixelPosition(x: 1, y: h), PixelPosition(x: w, y: h),
-                                                         PixelPosition(x: w / 2, y: h / 2)])
+                    let wcs = try file.wcs()
+                    let sky = try wcs.pixelToSky([PixelPosition(x: 1, y: 1), PixelPosition(x: w, y: 1),
+                                                  PixelPosition(x: 1, y: h), PixelPosition(x: w, y: h),
+                                                  PixelPosition(x: w / 2, y: h / 2)])
                     guard sky.allSatisfy({ $0.ra.isFinite && $0.dec.isFinite && abs($0.dec) <= 90 }) else {
                         throw WrapperError(.noWCS, file: path, "HDU \(detector.hdu): the WCS does not map the detector onto the sky")
                     }
                     // The footprint must be the detector's: its diagonal as long as the pixel
                     // scale at the centre says (a wild distortion term or CD matrix makes a
                     // product of hundreds of thousands of pixels).
-                    let step = try file.wcs().pixelToSky([PixelPosition(x: w / 2 + 1, y: h / 2)])[0]
+                    let step = try wcs.pixelToSky([PixelPosition(x: w / 2 + 1, y: h / 2)])[0]
                     let scale = Self.separation(sky[4], step) * 3600
                     let diagonal = Self.separation(sky[0], sky[3]) * 3600, expected = scale * (w * w + h * h).squareRoot()
                     if let pointing {
@@ -69,7 +70,7 @@ extension StackInput {
                     let out = try FITSFile.create(copy.path, overwrite: true)
                     defer { try? out.close() }
                     try out.createImage(bitpix: .float32, dimensions: [1, 1])
-                    try out.setKeys(StackHeaderCards.copyable(try file.header(), dropWCS: false))
+                    try out.setKeys(StackHeaderCards.copyable(header, dropWCS: false))
                 }
             } catch let error as WrapperError {
                 throw error

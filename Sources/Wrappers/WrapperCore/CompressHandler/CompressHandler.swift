@@ -65,7 +65,7 @@ public enum CompressHandler {
     static func compress(_ fitsPath: String, hdu: Int, to jpeg: URL, thumbnail: URL, options: CompressOptions,
                          scratch: inout Scratch) throws(WrapperError) -> CompressedImage {
         try check(options, fitsPath, jpeg: jpeg, thumbnail: thumbnail)
-        let image = try readDisplay(fitsPath, hdu: hdu, stretch: options.stretch, scratch: &scratch)
+        let image = try readDisplay(fitsPath, hdu: hdu, stretch: options.stretch, pixels: &scratch.pixels, grey: &scratch.grey)
         let orientation = image.orientation ?? .identity
         let (width, height) = orientation.displaySize(width: image.width, height: image.height)
         let display = scratch.grey
@@ -193,12 +193,13 @@ public enum CompressHandler {
         var orientation: Orientation?
     }
 
-    /// Reads one image HDU and lays out its grey levels in `scratch.grey`. When each tile of the
+    /// Reads one image HDU and lays out its grey levels in `grey` (`pixels` is its read buffer;
+    /// both keep their storage from one call to the next). When each tile of the
     /// image is one row (cfitsio's default, and CASU's) or the image is not compressed, the rows
     /// of the sample grid are read first, then the image in strips, each mapped to grey while it
     /// is still in the core's cache; otherwise the whole image is read, then mapped.
     static func readDisplay(_ path: String, hdu: Int, stretch: Stretch,
-                            scratch: inout Scratch) throws(WrapperError) -> StoredImage {
+                            pixels: inout [Float], grey: inout [UInt8]) throws(WrapperError) -> StoredImage {
         do {
             return try FITSThreads.serialised {
                 let file = try FITSFile.open(path)
@@ -221,25 +222,22 @@ public enum CompressHandler {
                 let layout = ImageStretch.DisplayLayout(width: width, height: height, orientation: orientation ?? .identity)
                 let rowTiles = try !file.isCompressedImage() || (file.readKey("ZTILE2")?.intValue ?? 1) == 1
                 guard rowTiles else {
-                    if scratch.pixels.count != width * height { scratch.pixels = [] }  // exactly this image's size
-                    try file.readPixels(first: 1, count: width * height, into: &scratch.pixels)
-                    ImageStretch.greyLevels(scratch.pixels, width: width, height: height, stretch: stretch,
-                                            orientation: layout.orientation, into: &scratch.grey)
+                    if pixels.count != width * height { pixels = [] }  // exactly this image's size
+                    try file.readPixels(first: 1, count: width * height, into: &pixels)
+                    ImageStretch.greyLevels(pixels, width: width, height: height, stretch: stretch,
+                                            orientation: layout.orientation, into: &grey)
                     return StoredImage(width: width, height: height, orientation: orientation)
                 }
                 let grid = ImageStretch.SampleGrid(width: width, height: height)
                 var sample: [Float] = []
                 sample.reserveCapacity(ImageStretch.maximumSamples + width + height)
                 for y in grid.rows {
-                    try file.readPixels(first: y * width + 1, count: width, into: &scratch.pixels)
-                    scratch.pixels.withUnsafeBufferPointer { grid.collect(row: $0.baseAddress!, into: &sample) }
+                    try file.readPixels(first: y * width + 1, count: width, into: &pixels)
+                    pixels.withUnsafeBufferPointer { grid.collect(row: $0.baseAddress!, into: &sample) }
                 }
                 sample.sort()
                 let map = ImageStretch.GreyMap(sortedSample: sample, stretch: stretch)
-                layout.prepare(&scratch.grey)
-                var pixels = scratch.pixels, grey = scratch.grey
-                scratch = Scratch()  // the buffers are moved out, not copied, while they are written
-                defer { scratch = Scratch(pixels: pixels, grey: grey) }
+                layout.prepare(&grey)
                 for first in stride(from: 0, to: height, by: ImageStretch.DisplayLayout.stripRows) {
                     let rows = min(ImageStretch.DisplayLayout.stripRows, height - first)
                     try file.readPixels(first: first * width + 1, count: rows * width, into: &pixels)
