@@ -478,6 +478,62 @@ public enum RPC {
         }
     }
 
+    public enum CallProcedure: RPCCall {
+        public static let method = RPCMethod.callProcedure
+        public static let help = """
+            callProcedure(token, cuEventID, name, arguments) -> int: runs curation.<name>(arguments…) \
+            inside the run's transaction and returns the bigint it returns (a count; nil is 0; \
+            beyond 32 bits as i8). name is a function of schema curation (lower-case letters, \
+            digits and _); arguments is an array of at most 16, each an int (bigint), a double \
+            (double precision), a string (text, ≤ 10000 characters) or an array of ints \
+            (bigint[], ≤ 1000000). Its writes are visible when the run commits; a procedure that \
+            fails (its RAISE message is the fault's text) leaves the run as it was, able to go on. \
+            Faults: 2005 no such function or bad arguments, 2011 the procedure failed, 2009 run \
+            rolled back.
+            """
+        public static let signatures = [XMLRPCMethodSignature(.int, .any, .int, .string, .array)]
+
+        public struct Params: Sendable, Hashable {
+            public var token: FencingToken
+            public var cuEventID: Int
+            public var name: String
+            public var arguments: [ProcedureArgument]
+
+            public init(token: FencingToken, cuEventID: Int, name: String, arguments: [ProcedureArgument]) {
+                self.token = token
+                self.cuEventID = cuEventID
+                self.name = name
+                self.arguments = arguments
+            }
+        }
+
+        public static func encode(_ p: Params) -> [XMLRPCValue] {
+            [p.token.wireValue, .int(p.cuEventID), .string(p.name), .array(p.arguments.map(\.wireValue))]
+        }
+
+        public static func decode(params: [XMLRPCValue]) throws -> Params {
+            guard let list = params.count > 3 ? params[3].arrayValue : nil else {
+                throw ParamReader.invalid("arguments should be an array")
+            }
+            var arguments: [ProcedureArgument] = []
+            for (index, value) in list.enumerated() {
+                guard let argument = ProcedureArgument(wireValue: value) else {
+                    throw ParamReader.invalid("argument \(index + 1) should be an int, a double, a string or an array of ints, not \(value.type)")
+                }
+                arguments.append(argument)
+            }
+            return Params(token: try ParamReader.token(params, 0), cuEventID: try params.parameter(1),
+                          name: try params.parameter(2), arguments: arguments)
+        }
+
+        public static func encode(result n: Int64) -> XMLRPCValue { .int(Int(n)) }
+
+        public static func decode(result: XMLRPCValue) throws(MalformedAnswer) -> Int64 {
+            guard let n = result.intValue else { throw MalformedAnswer(method, "expected an int") }
+            return Int64(n)
+        }
+    }
+
     // MARK: Runs
 
     public enum ListRuns: RPCCall {

@@ -15,4 +15,5 @@ public enum RPCMethod: String, CaseIterable, Sendable {
     case resume
     case reserveIDs
     case deprecate
+    case callProcedure
 }

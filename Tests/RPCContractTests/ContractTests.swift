@@ -21,6 +21,7 @@ struct ContractTests {
             RPC.ServerInfo.self, RPC.LeaseStatusCall.self, RPC.WriteLock.self, RPC.Heartbeat.self, RPC.WriteUnlock.self,
             RPC.BeginStep.self, RPC.UpdateCurationLog.self, RPC.LoadTransactionData.self, RPC.UploadTransactionFile.self,
             RPC.ListRuns.self, RPC.FailedRuns.self, RPC.Resume.self, RPC.ReserveIDs.self, RPC.Deprecate.self,
+            RPC.CallProcedure.self,
         ]
         #expect(Set(calls.map { $0.method }) == Set(RPCMethod.allCases))
         #expect(calls.allSatisfy { !$0.help.isEmpty && !$0.signatures.isEmpty })
@@ -72,6 +73,50 @@ struct ContractTests {
         #expect(try Self.roundTrip(RPC.FailedRuns.self, [run]) == [run])
         let started = RPC.Resume.Started(cuEventID: 5, command: ["cu4"], pid: 1234, message: "started")
         #expect(try Self.roundTrip(RPC.Resume.self, [started]) == [started])
+    }
+
+    @Test("callProcedure: every kind of argument and a count beyond 32 bits cross the wire, XML included")
+    func callProcedure() throws {
+        let call = RPC.CallProcedure.Params(
+            token: 9, cuEventID: 3, name: "cu8_merge",
+            arguments: [.int(5_000_000_000), .int(-1), .double(-0.25), .text("LAS <&> é"), .intArray([1, 1 << 40, -7]),
+                        .intArray([])])
+        #expect(try RPC.CallProcedure.decode(params: RPC.CallProcedure.encode(call)) == call)
+        let body = try XMLRPCRequest(methodName: RPCMethod.callProcedure.rawValue,
+                                     params: RPC.CallProcedure.encode(call)).encoded()
+        let received = try XMLRPCRequest(decoding: body)
+        #expect(received.methodName == "callProcedure")
+        #expect(try RPC.CallProcedure.decode(params: received.params) == call)
+        #expect(RPC.CallProcedure.signatures.contains { $0.accepts(received.params) })
+
+        for count: Int64 in [0, 42, 1 << 31, 12_345_678_901_234, -3] {
+            #expect(try Self.roundTrip(RPC.CallProcedure.self, count) == count)
+            let answer = try XMLRPCResponse.success(RPC.CallProcedure.encode(result: count)).encoded()
+            guard case .success(let value) = try XMLRPCResponse(decoding: answer) else {
+                Issue.record("the answer \(count) did not decode")
+                continue
+            }
+            #expect(try RPC.CallProcedure.decode(result: value) == count)
+        }
+        #expect(throws: MalformedAnswer.self) { try RPC.CallProcedure.decode(result: .string("12")) }
+        #expect(throws: MalformedAnswer.self) { try RPC.CallProcedure.decode(result: .nil) }
+
+        // An argument of another shape is the server's invalidArgument fault.
+        for bad: XMLRPCValue in [.bool(true), .nil, .struct([:]), .array([.int(1), .string("2")]), .array([.array([])])] {
+            do {
+                _ = try RPC.CallProcedure.decode(params: [.int(9), .int(3), .string("cu8_merge"), .array([.int(1), bad])])
+                Issue.record("argument \(bad) was accepted")
+            } catch let fault as XMLRPCFault {
+                #expect(fault.code == ServerFault.invalidArgument.rawValue)
+                #expect(fault.string.hasPrefix("argument 2 should be"))
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        #expect(throws: XMLRPCFault.self) {
+            try RPC.CallProcedure.decode(params: [.int(9), .int(3), .string("cu8_merge"), .int(1)])
+        }
+        #expect(throws: XMLRPCFault.self) { try RPC.CallProcedure.decode(params: [.int(9), .int(3), .string("cu8_merge")]) }
     }
 
     @Test("an answer of the wrong shape is an error naming the method and the member")

@@ -79,6 +79,9 @@ public enum LoadServerMethods {
         registry.register(RPC.Deprecate.self, access: curators) { p in
             try await service.deprecate(token: p.token, cuEventID: p.cuEventID, table: p.table, ids: p.ids, code: p.code)
         }
+        registry.register(RPC.CallProcedure.self, access: curators) { p in
+            try await service.callProcedure(token: p.token, cuEventID: p.cuEventID, name: p.name, arguments: p.arguments)
+        }
         return registry
     }
 }

@@ -9,3 +9,6 @@
 @_exported public import AppDriver
 @_exported public import WrapperCore
 @_exported public import Drivers
+// The contract's one type a CU writes itself: the arguments of `DbHandler.callProcedure`. Only
+// it, so that the rest of the wire contract stays below the layer.
+@_exported public import enum RPCContract.ProcedureArgument
