@@ -51,6 +51,50 @@ struct WrapperClientTests {
         }
     }
 
+    @Test("DbHandler.callProcedure: the function's count, its RAISE as the error's text, the step goes on and commits")
+    func callProcedure() async throws {
+        try await Daemon.withFresh { daemon in
+            let admin = try PostgresConnection(daemon.database)
+            defer { admin.close() }
+            try admin.execute(unsafeSQL: """
+                CREATE SCHEMA IF NOT EXISTS curation;
+                CREATE TABLE public.dbh_procedure_rows (id bigint NOT NULL);
+                CREATE FUNCTION curation.test_dbh_insert(p_ids bigint[]) RETURNS bigint LANGUAGE sql AS $$
+                    WITH i AS (INSERT INTO public.dbh_procedure_rows SELECT unnest(p_ids) RETURNING 1)
+                    SELECT count(*) FROM i $$;
+                CREATE FUNCTION curation.test_dbh_fail(p_tag text) RETURNS bigint LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO public.dbh_procedure_rows VALUES (-1);
+                    RAISE EXCEPTION 'no frames for %', p_tag;
+                END $$;
+                """)
+            let clientSpool = try TestEnvironment.temporaryDirectory("procedure")
+            defer { try? FileManager.default.removeItem(at: clientSpool) }
+            let db = try handler(daemon, spool: clientSpool, program: "cu8")
+            try await db.writeLock()
+            let step = try await db.beginStep(cu: 8, programme: "LAS")
+            #expect(try await db.callProcedure("test_dbh_insert", [.intArray([1, 2, 3_000_000_000])], in: step) == 3)
+            do throws(WrapperError) {
+                try await db.callProcedure("test_dbh_fail", [.text("LAS")], in: step)
+                Issue.record("a failing procedure did not throw")
+            } catch {
+                #expect(error.fault == .databaseError)
+                #expect(error.message.contains("curation.test_dbh_fail: no frames for LAS"))
+            }
+            do throws(WrapperError) {
+                try await db.callProcedure("no_such_procedure", [], in: step)
+                Issue.record("an unknown procedure did not throw")
+            } catch {
+                #expect(error.fault == .invalidArgument)
+                #expect(error.message.contains("test_dbh_insert"))
+            }
+            try await db.updateCurationLog(step, status: .succeeded)
+            try await db.writeUnlock()
+            #expect(try admin.queryValue(Int.self, "SELECT count(*)::int FROM dbh_procedure_rows") == 3)
+            #expect(try admin.queryValue(Int64.self, "SELECT max(id) FROM dbh_procedure_rows") == 3_000_000_000)
+        }
+    }
+
     @Test("tampered transaction files are refused and nothing is written")
     func tamperedFiles() async throws {
         try await Daemon.withFresh { daemon in
