@@ -67,6 +67,18 @@ public enum CurationGraph {
             let pending = try ctx.query.diffsToMake(programmeID: programme.programmeID)
             return pending.isEmpty ? nil : "\(pending.count) line frame(s) without a continuum-subtracted difference image"
         },
+        CurationTask(cu: 6, program: "cu6", dependsOn: [4, 14], perProgramme: true) { ctx, programme in
+            guard let programme else { return nil }
+            let pending = try ctx.query.framesToIndex(programmeID: programme.programmeID)
+            return pending.isEmpty ? nil : "\(pending.count) frame(s) whose detections have no spatial attributes\(naming(pending.map(\.fileName)))"
+        },
+        CurationTask(cu: 8, program: "cu8", dependsOn: [6], perProgramme: true) { ctx, programme in
+            guard let programme else { return nil }
+            let pending = try ctx.query.frameSetsToMerge(programmeID: programme.programmeID)
+            guard !pending.isEmpty else { return nil }
+            let new = pending.filter(\.isNew).count
+            return "\(pending.count) frame set(s) to merge (\(new) new, \(pending.count - new) changed or retired)"
+        },
         CurationTask(cu: 13, program: "cu13", dependsOn: [3], perProgramme: true) { ctx, programme in
             guard let programme else { return nil }
             let pending = try ctx.query.findNonStacked(programmeID: programme.programmeID)
