@@ -220,6 +220,48 @@ struct MergeCurationTests {
             #expect(galaxies.count > 10, "only \(galaxies.count) bright galaxies")
             #expect(Double(extended) >= 0.9 * Double(galaxies.count), "non-stellar: \(extended) of \(galaxies.count)")
 
+            // CU9: every frame set list-processed; a band without a detection now has a forced
+            // measurement, which recovers the truth flux of faint stars the single frames missed.
+            #expect(curate.stdout.contains("cu9"))
+            #expect(try h.count("SELECT count(*) FROM curation.cu9_due(101)") == 0)
+            #expect(try h.count("SELECT count(*) FROM lasSourceRemeasurement") == all.count)
+            #expect(try h.count("SELECT count(*) FROM lasMergeLog WHERE deprecated = 0 AND (listProcY = 0 OR listProcJ_1 = 0 OR listProcJ_2 = 0 OR listProcH = 0 OR listProcK = 0)") == 0)
+            #expect(try h.count("""
+                SELECT count(*) FROM lasSource s JOIN lasSourceRemeasurement r USING (sourceID)
+                WHERE s.j_1SeqNum = -99999999 AND r.j_1Forced = 1 AND r.j_1Mag > -1e8
+                """) > 20, "sources without a J_1 detection have a forced J_1 magnitude")
+            #expect(try h.count("""
+                SELECT count(*) FROM lasSource s JOIN lasSourceRemeasurement r USING (sourceID)
+                WHERE (s.kSeqNum <> -99999999 AND (r.kForced <> 0 OR r.kMag <> s.kAperMag3))
+                   OR (s.kSeqNum = -99999999 AND r.kForced <> 1)
+                """) == 0, "a detected band keeps its detection's magnitude; a missing one is measured")
+            let forced = try h.admin.query(PostgresQuery(unsafeSQL: """
+                SELECT l.ra, l.dec, s.epoch, l.filterID, l.aperFlux3, l.aperFlux3Err,
+                       max(l.aperMag3 + 2.5 * log(greatest(l.aperFlux3, 1e-30)::numeric)) FILTER (WHERE l.aperMag3 > -1e8 AND l.aperFlux3 > 0)
+                           OVER (PARTITION BY l.multiframeID, l.extNum) AS zp
+                FROM lasListRemeasurement l JOIN lasSource s USING (sourceID) JOIN Multiframe m USING (multiframeID)
+                WHERE m.frameType = 'normal' AND l.errBits & 1 = 0 AND l.aperFlux3Err > 0
+                """))
+            var pulls: [Double] = []
+            for row in forced {
+                let (ra, dec, epoch) = (try row.decode(Double.self, "ra"), try row.decode(Double.self, "dec"), try row.decode(Double.self, "epoch"))
+                guard let zp = try row.decode(Double?.self, "zp") else { continue }
+                let band = Int(try row.decode(Int16.self, "filterid")) - 2
+                let near = truth.filter {
+                    let p = $0.position(at: epoch)
+                    return abs(p.dec - dec) < 3.0 / 3600 && ProductCurationTests.separation(p.ra, p.dec, ra, dec) < 3
+                }
+                guard near.count == 1, let star = near.first, star.type == "star", (0..<4).contains(band) else { continue }
+                let p = star.position(at: epoch)
+                guard ProductCurationTests.separation(p.ra, p.dec, ra, dec) < 0.5 else { continue }
+                let expected = pow(10, -0.4 * (star.mag[band] - zp))
+                pulls.append((Double(try row.decode(Float.self, "aperflux3")) - expected) / Double(try row.decode(Float.self, "aperflux3err")))
+            }
+            let within = pulls.filter { abs($0) < 3 }.count
+            print("cu9: \(pulls.count) faint isolated stars measured on single frames, \(within) within 3σ of the truth flux")
+            #expect(pulls.count > 30, "only \(pulls.count) forced measurements of faint isolated stars")
+            #expect(Double(within) >= 0.95 * Double(pulls.count), "within 3σ: \(within) of \(pulls.count)")
+
             // Nothing new: nothing changes.
             let before = try mergeDigest(h)
             let again = try await h.run("cu8")

@@ -79,6 +79,11 @@ public enum CurationGraph {
             let new = pending.filter(\.isNew).count
             return "\(pending.count) frame set(s) to merge (\(new) new, \(pending.count - new) changed or retired)"
         },
+        CurationTask(cu: 9, program: "cu9", dependsOn: [8], perProgramme: true) { ctx, programme in
+            guard let programme else { return nil }
+            let pending = try ctx.query.frameSetsToRemeasure(programmeID: programme.programmeID)
+            return pending.isEmpty ? nil : "\(pending.count) frame set(s) not yet list-processed"
+        },
         CurationTask(cu: 13, program: "cu13", dependsOn: [3], perProgramme: true) { ctx, programme in
             guard let programme else { return nil }
             let pending = try ctx.query.findNonStacked(programmeID: programme.programmeID)
