@@ -284,8 +284,21 @@ struct MergeCurationTests {
 
             // Night 2, pointing 1 only: its four frames (Y J H K), their confidence maps and catalogues.
             try deliverFirstPointing("20061013_v1", into: h)
-            let second = try await h.run("curate")
+            // The ingest and products, then the periodic tasks through CU15, in the prescribed order.
+            for program in ["cu1", "cu2", "cu3", "cu4", "cu13", "cu14"] {
+                let run = try await h.run(program)
+                try #require(run.status == 0, "\(program): \(run.stderr)")
+            }
+            let plan = try await h.run("cu15", ["--dry-run"])
+            #expect(plan.status == 0)
+            #expect(plan.stdout.contains("would run cu6 --programme LAS"), "\(plan.stdout)")
+            let second = try await h.run("cu15")
             #expect(second.status == 0, "\(second.stdout) \(second.stderr)")
+            let order = ["cu6 --programme LAS", "cu8 --programme LAS", "cu9 --programme LAS"].compactMap { second.stdout.range(of: $0)?.lowerBound }
+            #expect(order.count == 3 && order == order.sorted(), "cu15 runs CU6, CU8, CU9 in order: \(second.stdout)")
+            let idle = try await h.run("cu15")
+            #expect(idle.status == 0)
+            #expect(idle.stdout.contains("nothing was due"), "\(idle.stdout)")
             let after = try frameSets(h)
             #expect(after.count == 16)
             let kept = Set(before.keys).intersection(after.keys)

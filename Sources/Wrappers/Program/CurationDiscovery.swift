@@ -20,14 +20,7 @@ public struct CurationDiscovery {
     var options: CUOptions { ctx.options }
 
     /// Arguments every CU run gets from curate.
-    var commonArguments: [String] {
-        var args: [String] = []
-        if let config = options.config {
-            args += ["--config", URL(fileURLWithPath: config).standardizedFileURL.path]
-        }
-        args += ["--lease-wait", String(options.leaseWait)]
-        return args
-    }
+    var commonArguments: [String] { ctx.childArguments }
 
     /// Runs the rounds; returns the summary line, or throws naming what failed.
     public func run() async throws -> String {

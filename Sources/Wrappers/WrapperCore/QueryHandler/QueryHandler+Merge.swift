@@ -93,4 +93,12 @@ extension QueryHandler {
                                          seamless: try counts[0].decode(Int.self, "seamless"))
         }
     }
+
+    /// The curation tasks the programme requires (RequiredCurationTask), in their order.
+    public func requiredCurationTasks(programmeID: Int32) throws(WrapperError) -> [Int] {
+        try run("read the required curation tasks") {
+            try connection.query("SELECT cuID FROM RequiredCurationTask WHERE programmeID = $1 ORDER BY taskOrder, cuID",
+                                 [.int32(programmeID)]).map { Int(try $0.decode(Int16.self, "cuid")) }
+        }
+    }
 }
