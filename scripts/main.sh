@@ -74,6 +74,9 @@ echo "main: what was curated"
          regexp_replace(m.fileName, '^.*/', '') AS file
       FROM Multiframe m JOIN Programme p USING (programmeID) JOIN Filter f USING (filterID)
       WHERE m.frameType IN ('stack', 'mosaic', 'diff') AND m.deprecated = 0 ORDER BY 1, 3, 2, 7;" \
+  -c "SELECT p.name AS programme, c.frameSets AS frame_sets, c.sources, c.seamless, c.remeasured
+      FROM Programme p, LATERAL (SELECT * FROM curation.catalogue_counts(p.programmeID)) c
+      WHERE p.programmeID > 0 AND c.frameSets > 0 ORDER BY p.name;" \
   -c "SELECT sourcePath AS quarantined, cuID AS found_by, reason FROM Quarantine ORDER BY sourcePath;" \
   -c "SELECT t.name AS cu, count(*) AS runs, count(*) FILTER (WHERE status = 'succeeded') AS succeeded
       FROM ProgrammeCurationHistory h JOIN CurationTask t USING (cuID) GROUP BY t.cuID, t.name ORDER BY t.cuID;"

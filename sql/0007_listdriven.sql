@@ -208,5 +208,24 @@ BEGIN
     RETURN n;
 END $$;
 
+-- What a programme's merged catalogue holds: current frame sets, sources, seamless sources
+-- ((priOrSec = 0 OR priOrSec = frameSetID)) and sources with a SourceRemeasurement row.
+CREATE FUNCTION curation.catalogue_counts(p_programme bigint,
+    OUT frameSets bigint, OUT sources bigint, OUT seamless bigint, OUT remeasured bigint)
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE prog record;
+BEGIN
+    SELECT lower(sourceTable) AS src, lower(mergeLogTable) AS ml, lower(sourceRemeasTable) AS remeas
+    INTO prog FROM Programme WHERE programmeID = p_programme;
+    IF prog.src IS NULL OR prog.src = 'none' THEN
+        frameSets := 0; sources := 0; seamless := 0; remeasured := 0;
+        RETURN;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %I WHERE deprecated = 0', prog.ml) INTO frameSets;
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE priOrSec = 0 OR priOrSec = frameSetID) FROM %I', prog.src)
+        INTO sources, seamless;
+    EXECUTE format('SELECT count(*) FROM %I', prog.remeas) INTO remeasured;
+END $$;
+
 GRANT SELECT ON RequiredListDrivenProduct TO wsa_reader;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA curation TO wsa_reader;

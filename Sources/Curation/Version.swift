@@ -1,4 +1,4 @@
 /// The version of the whole system (semantic versioning; see CHANGELOG.md).
 public enum WSAVersion {
-    public static let current = "0.7.0"
+    public static let current = "0.8.0"
 }

@@ -76,21 +76,13 @@ extension QueryHandler {
         }
     }
 
-    /// Current frame sets, sources and seamless sources of the programme's merged catalogue.
+    /// Current frame sets, sources and seamless sources of the programme's merged catalogue
+    /// (`curation.catalogue_counts`).
     public func mergedCatalogueCounts(programmeID: Int32) throws(WrapperError) -> MergedCatalogueCounts {
         try run("count the merged catalogue") {
-            guard let row = try connection.query("""
-                SELECT lower(sourceTable) AS s, lower(mergeLogTable) AS m FROM Programme WHERE programmeID = $1
-                """, [.int32(programmeID)]).first else { return MergedCatalogueCounts(frameSets: 0, sources: 0, seamless: 0) }
-            let source = try PostgresIdentifier(try row.decode(String.self, "s"))
-            let log = try PostgresIdentifier(try row.decode(String.self, "m"))
-            let frameSets = try connection.queryValue(Int.self, "SELECT count(*) FROM \(identifier: log) WHERE deprecated = 0")
-            let counts = try connection.query("""
-                SELECT count(*) AS n, count(*) FILTER (WHERE priOrSec = 0 OR priOrSec = frameSetID) AS seamless
-                FROM \(identifier: source)
-                """)
-            return MergedCatalogueCounts(frameSets: frameSets, sources: try counts[0].decode(Int.self, "n"),
-                                         seamless: try counts[0].decode(Int.self, "seamless"))
+            let row = try connection.query("SELECT * FROM curation.catalogue_counts($1)", [.int64(Int64(programmeID))])[0]
+            return MergedCatalogueCounts(frameSets: try row.decode(Int.self, "framesets"), sources: try row.decode(Int.self, "sources"),
+                                         seamless: try row.decode(Int.self, "seamless"))
         }
     }
 
