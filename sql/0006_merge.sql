@@ -536,8 +536,8 @@ CREATE FUNCTION curation.vector_dec(x double precision, y double precision, z do
 CREATE FUNCTION curation.drop_cu8_scratch() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['_cu8_all', '_cu8_centre', '_cu8_plan', '_cu8_fs', '_cu8_det', '_cu8_src', '_cu8_member',
-                             '_cu8_mdet', '_cu8_pool', '_cu8_seamed', '_cu8_target'] LOOP
+    FOREACH t IN ARRAY ARRAY['_cu8_all', '_cu8_centre', '_cu8_plan', '_cu8_fs', '_cu8_det', '_cu8_src', '_cu8_mdet',
+                             '_cu8_pool', '_cu8_seamed', '_cu8_target'] LOOP
         IF to_regclass('pg_temp.' || t) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', t);
         END IF;
@@ -663,6 +663,7 @@ DECLARE
     src_vals text := '';
     src_joins text := '';
     det_cols text;
+    det_list text;
     nbands text := '0';
     prob_star text := '1::double precision';
     prob_galaxy text := '1::double precision';
@@ -672,7 +673,6 @@ DECLARE
     n_stat text := '0';
     stat_sum text := '0::double precision';
     saturated text := 'false';
-    known text;
 BEGIN
     SELECT programmeID, lower(detectionTable) AS detectionTable, lower(sourceTable) AS sourceTable,
            lower(mergeLogTable) AS mergeLogTable, frameSetTolerance, pairingCriterion, adjacentFrameTolerance
@@ -736,15 +736,27 @@ BEGIN
             SELECT a.*, f.frameSetID AS fs, row_number() OVER (ORDER BY a.multiframeID, a.extNum) AS planNo
             FROM _cu8_all a JOIN _cu8_fs f ON f.frameSetKey = a.frameSetKey;
 
-        -- The detections of the chosen frames, with every column a source takes from them;
-        -- detNo orders them by frame and seqNum.
+        -- The detections of the chosen frames, with every column a source takes from them and
+        -- the probabilities (star, galaxy, noise, saturated) their class stands for, as
+        -- curation.class_probabilities gives them (arrays indexed by class + 10; 1 for a class it
+        -- does not know, which counts as no band: `known` 0). detNo orders them by frame and seqNum.
+        SELECT string_agg(b.detectionExpr, ', ' ORDER BY b.detectionExpr) INTO det_list
+        FROM (SELECT DISTINCT lower(detectionExpr) AS detectionExpr FROM curation.source_band_columns()
+              WHERE detectionExpr IS NOT NULL AND lower(detectionExpr) <> 'seqnum') b;
+        det_list := 'detNo, fs, slot, seqNum, ra, dec, xErr, yErr, xPixSize, mjdObs, pS, pG, pN, pT, known, ' || det_list;
         SELECT string_agg(format('d.%I', b.detectionExpr), ', ' ORDER BY b.detectionExpr) INTO det_cols
         FROM (SELECT DISTINCT lower(detectionExpr) AS detectionExpr FROM curation.source_band_columns()
               WHERE detectionExpr IS NOT NULL AND lower(detectionExpr) <> 'seqnum') b;
         EXECUTE format($q$
             CREATE TEMP TABLE _cu8_det ON COMMIT DROP AS
-            SELECT p.planNo * 16777216 + d.seqNum AS detNo, p.fs, p.slot, d.multiframeID, d.extNum, d.seqNum,
-                   d.ra, d.dec, d.xErr, d.yErr, a.xPixSize, p.mjdObs, %2$s
+            SELECT p.planNo * 16777216 + d.seqNum AS detNo, p.fs, p.slot, d.seqNum,
+                   d.ra, d.dec, d.xErr, d.yErr, a.xPixSize, p.mjdObs,
+                   coalesce(('{0.20,NULL,NULL,NULL,NULL,NULL,0.25,0.70,0.90,0.05,0.05}'::double precision[])[d.class + 10], 1) AS pS,
+                   coalesce(('{0.01,NULL,NULL,NULL,NULL,NULL,0.70,0.25,0.05,0.05,0.90}'::double precision[])[d.class + 10], 1) AS pG,
+                   coalesce(('{0.01,NULL,NULL,NULL,NULL,NULL,0.04,0.04,0.04,0.89,0.04}'::double precision[])[d.class + 10], 1) AS pN,
+                   coalesce(('{0.78,NULL,NULL,NULL,NULL,NULL,0.01,0.01,0.01,0.01,0.01}'::double precision[])[d.class + 10], 1) AS pT,
+                   coalesce(('{1,0,0,0,0,0,1,1,1,1,1}'::integer[])[d.class + 10], 0) AS known,
+                   %2$s
             FROM _cu8_plan p
             JOIN %1$I d ON d.multiframeID = p.multiframeID AND d.extNum = p.extNum
             JOIN CurrentAstrometry a ON a.multiframeID = p.multiframeID AND a.extNum = p.extNum
@@ -760,40 +772,40 @@ BEGIN
                                     dec double precision NOT NULL, sig double precision, epoch double precision)
             ON COMMIT DROP;
         CREATE INDEX ON _cu8_src (q3c_ang2ipix(ra, dec));
-        CREATE TEMP TABLE _cu8_member (srcNo bigint NOT NULL, slot integer NOT NULL, detNo bigint NOT NULL) ON COMMIT DROP;
+        -- Each source's detections, slot by slot (srcNo, then the columns of _cu8_det).
+        CREATE TEMP TABLE _cu8_mdet ON COMMIT DROP AS SELECT NULL::bigint AS srcNo, d.* FROM _cu8_det d WHERE false;
 
         -- Pairing, slot by slot: the mutual nearest pairs, then a source for every detection of
         -- the slot left unpaired (the statement sees _cu8_src as it was before it).
         FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY pairOrder LOOP
             ANALYZE _cu8_src;
-            WITH pairs AS (
-                INSERT INTO _cu8_member (srcNo, slot, detNo)
-                SELECT r.srcNo, s.slot, r.detNo
-                FROM (SELECT x.srcNo, d.detNo,
-                             row_number() OVER (PARTITION BY x.srcNo ORDER BY x.dist, d.detNo) AS r1,
-                             row_number() OVER (PARTITION BY d.detNo ORDER BY x.dist, x.srcNo) AS r2
-                      FROM _cu8_det d
-                      -- OFFSET 0 keeps this a q3c index lookup per detection: joined on the frame
-                      -- set instead, the planner would compare every pair of a frame set.
-                      CROSS JOIN LATERAL (SELECT x.srcNo, q3c_dist(d.ra, d.dec, x.ra, x.dec) AS dist FROM _cu8_src x
-                                          WHERE q3c_join(d.ra, d.dec, x.ra, x.dec, radius) AND x.fs = d.fs OFFSET 0) x
-                      WHERE d.slot = s.slot) r
-                WHERE r.r1 = 1 AND r.r2 = 1
-                RETURNING detNo),
-            single AS (
-                INSERT INTO _cu8_src (srcNo, fs, ra, dec, sig, epoch)
-                SELECT d.detNo, d.fs, d.ra, d.dec,
-                       CASE WHEN d.xErr > 0 AND d.yErr > 0 AND d.xPixSize > 0
-                            THEN sqrt((d.xErr ^ 2 + d.yErr ^ 2) / 2) * d.xPixSize / 3600 ELSE -0.9999995e9 END,
-                       2000 + (d.mjdObs - 51544.5) / 365.25
-                FROM _cu8_det d
-                WHERE d.slot = s.slot AND d.detNo NOT IN (SELECT p.detNo FROM pairs p)
-                RETURNING srcNo)
-            INSERT INTO _cu8_member (srcNo, slot, detNo) SELECT x.srcNo, s.slot, x.srcNo FROM single x;
+            EXECUTE format($q$
+                WITH pairs AS (
+                    INSERT INTO _cu8_mdet (srcNo, %1$s)
+                    SELECT r.srcNo, %3$s
+                    FROM (SELECT x.srcNo, d.*,
+                                 row_number() OVER (PARTITION BY x.srcNo ORDER BY x.dist, d.detNo) AS r1,
+                                 row_number() OVER (PARTITION BY d.detNo ORDER BY x.dist, x.srcNo) AS r2
+                          FROM _cu8_det d
+                          -- OFFSET 0 keeps this a q3c index lookup per detection: joined on the
+                          -- frame set instead, the planner would compare every pair of a frame set.
+                          CROSS JOIN LATERAL (SELECT x.srcNo, q3c_dist(d.ra, d.dec, x.ra, x.dec) AS dist FROM _cu8_src x
+                                              WHERE q3c_join(d.ra, d.dec, x.ra, x.dec, %4$s) AND x.fs = d.fs OFFSET 0) x
+                          WHERE d.slot = %2$s) r
+                    WHERE r.r1 = 1 AND r.r2 = 1
+                    RETURNING detNo),
+                single AS (
+                    SELECT d.* FROM _cu8_det d WHERE d.slot = %2$s AND d.detNo NOT IN (SELECT p.detNo FROM pairs p)),
+                made AS (
+                    INSERT INTO _cu8_src (srcNo, fs, ra, dec, sig, epoch)
+                    SELECT d.detNo, d.fs, d.ra, d.dec,
+                           CASE WHEN d.xErr > 0 AND d.yErr > 0 AND d.xPixSize > 0
+                                THEN sqrt((d.xErr ^ 2 + d.yErr ^ 2) / 2) * d.xPixSize / 3600 ELSE -0.9999995e9 END,
+                           2000 + (d.mjdObs - 51544.5) / 365.25
+                    FROM single d)
+                INSERT INTO _cu8_mdet (srcNo, %1$s) SELECT d.detNo, %5$s FROM single d
+                $q$, det_list, s.slot, 'r.' || replace(det_list, ', ', ', r.'), radius, 'd.' || replace(det_list, ', ', ', d.'));
         END LOOP;
-        -- Each source's detections, slot by slot.
-        CREATE TEMP TABLE _cu8_mdet ON COMMIT DROP AS
-            SELECT m.srcNo, d.* FROM _cu8_member m JOIN _cu8_det d ON d.detNo = m.detNo;
         ANALYZE _cu8_src;
         ANALYZE _cu8_mdet;
 
@@ -822,7 +834,7 @@ BEGIN
                 SELECT x.srcNo AS key, true AS isNew, x.fs AS frameSetID, x.ra, x.dec, nb.nBands,
                        q3c_dist(x.ra, x.dec, f.ra, f.dec) AS centreDist, f.interior AS isTarget
                 FROM _cu8_src x JOIN _cu8_fs f ON f.frameSetID = x.fs
-                JOIN (SELECT m.srcNo, count(*)::integer AS nBands FROM _cu8_member m GROUP BY m.srcNo) nb ON nb.srcNo = x.srcNo
+                JOIN (SELECT m.srcNo, count(*)::integer AS nBands FROM _cu8_mdet m GROUP BY m.srcNo) nb ON nb.srcNo = x.srcNo
                 UNION ALL
                 SELECT s.sourceID, false, s.frameSetID, s.ra, s.dec, %4$s, q3c_dist(s.ra, s.dec, ml.ra, ml.dec),
                        s.priOrSec <> -99999999 AND s.frameSetID IN (SELECT t.frameSetID FROM target t)
@@ -869,16 +881,14 @@ BEGIN
                 END IF;
             END LOOP;
             -- curation.merged_class written out (a call per source costs more than the rest of
-            -- its row): curation.class_probabilities as arrays indexed by class + 10, multiplied
-            -- and summed in the same order; a class it does not know counts as no band.
-            known := format('coalesce((''{1,0,0,0,0,0,1,1,1,1,1}''::integer[])[d%s.class + 10], 0)', k);
-            prob_star := prob_star || format(' * coalesce((''{0.20,NULL,NULL,NULL,NULL,NULL,0.25,0.70,0.90,0.05,0.05}''::double precision[])[d%s.class + 10], 1)', k);
-            prob_galaxy := prob_galaxy || format(' * coalesce((''{0.01,NULL,NULL,NULL,NULL,NULL,0.70,0.25,0.05,0.05,0.90}''::double precision[])[d%s.class + 10], 1)', k);
-            prob_noise := prob_noise || format(' * coalesce((''{0.01,NULL,NULL,NULL,NULL,NULL,0.04,0.04,0.04,0.89,0.04}''::double precision[])[d%s.class + 10], 1)', k);
-            prob_saturated := prob_saturated || format(' * coalesce((''{0.78,NULL,NULL,NULL,NULL,NULL,0.01,0.01,0.01,0.01,0.01}''::double precision[])[d%s.class + 10], 1)', k);
-            n_class := n_class || ' + ' || known;
-            n_stat := n_stat || format(' + CASE WHEN d%1$s.classStat > -1e8 THEN %2$s ELSE 0 END', k, known);
-            stat_sum := stat_sum || format(' + CASE WHEN d%1$s.classStat > -1e8 AND %2$s = 1 THEN d%1$s.classStat ELSE 0 END', k, known);
+            -- its row): the bands' probabilities (_cu8_det) multiplied and summed in the same order.
+            prob_star := prob_star || format(' * coalesce(d%s.pS, 1)', k);
+            prob_galaxy := prob_galaxy || format(' * coalesce(d%s.pG, 1)', k);
+            prob_noise := prob_noise || format(' * coalesce(d%s.pN, 1)', k);
+            prob_saturated := prob_saturated || format(' * coalesce(d%s.pT, 1)', k);
+            n_class := n_class || format(' + coalesce(d%s.known, 0)', k);
+            n_stat := n_stat || format(' + CASE WHEN d%1$s.classStat > -1e8 THEN d%1$s.known ELSE 0 END', k);
+            stat_sum := stat_sum || format(' + CASE WHEN d%1$s.classStat > -1e8 AND d%1$s.known = 1 THEN d%1$s.classStat ELSE 0 END', k);
             saturated := saturated || format(' OR coalesce(d%s.class = -9, false)', k);
         END LOOP;
         FOR c IN SELECT * FROM curation.merge_colours(p_programme) LOOP
