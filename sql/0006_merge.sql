@@ -743,14 +743,16 @@ BEGIN
         SELECT string_agg(b.detectionExpr, ', ' ORDER BY b.detectionExpr) INTO det_list
         FROM (SELECT DISTINCT lower(detectionExpr) AS detectionExpr FROM curation.source_band_columns()
               WHERE detectionExpr IS NOT NULL AND lower(detectionExpr) <> 'seqnum') b;
-        det_list := 'detNo, fs, slot, seqNum, ra, dec, xErr, yErr, xPixSize, mjdObs, pS, pG, pN, pT, known, ' || det_list;
+        det_list := 'detNo, fs, slot, seqNum, ra, dec, cosDec, sinDec, xErr, yErr, xPixSize, mjdObs, pS, pG, pN, pT, known, '
+                    || det_list;
         SELECT string_agg(format('d.%I', b.detectionExpr), ', ' ORDER BY b.detectionExpr) INTO det_cols
         FROM (SELECT DISTINCT lower(detectionExpr) AS detectionExpr FROM curation.source_band_columns()
               WHERE detectionExpr IS NOT NULL AND lower(detectionExpr) <> 'seqnum') b;
         EXECUTE format($q$
             CREATE TEMP TABLE _cu8_det ON COMMIT DROP AS
             SELECT p.planNo * 16777216 + d.seqNum AS detNo, p.fs, p.slot, d.seqNum,
-                   d.ra, d.dec, d.xErr, d.yErr, a.xPixSize, p.mjdObs,
+                   d.ra, d.dec, cosd(d.dec) AS cosDec, sind(d.dec) AS sinDec, d.xErr, d.yErr, a.xPixSize, p.mjdObs,
+                   d.cx, d.cy, d.cz, d.l, d.b,
                    coalesce(('{0.20,NULL,NULL,NULL,NULL,NULL,0.25,0.70,0.90,0.05,0.05}'::double precision[])[d.class + 10], 1) AS pS,
                    coalesce(('{0.01,NULL,NULL,NULL,NULL,NULL,0.70,0.25,0.05,0.05,0.90}'::double precision[])[d.class + 10], 1) AS pG,
                    coalesce(('{0.01,NULL,NULL,NULL,NULL,NULL,0.04,0.04,0.04,0.89,0.04}'::double precision[])[d.class + 10], 1) AS pN,
@@ -768,10 +770,14 @@ BEGIN
         CREATE INDEX ON _cu8_det (slot);
         ANALYZE _cu8_det;
         -- The sources made so far: the position, its error and epoch, of the reference detection.
+        -- (cx, cy, cz, l, b: the detection's, which CU6 computes with the same functions, or the
+        -- default -0.9999995e9 where it has not yet.)
         CREATE TEMP TABLE _cu8_src (srcNo bigint NOT NULL, fs bigint NOT NULL, ra double precision NOT NULL,
-                                    dec double precision NOT NULL, sig double precision, epoch double precision)
+                                    dec double precision NOT NULL, cosDec double precision, sinDec double precision,
+                                    sig double precision, epoch double precision, cx double precision, cy double precision,
+                                    cz double precision, l double precision, b double precision)
             ON COMMIT DROP;
-        CREATE INDEX ON _cu8_src (q3c_ang2ipix(ra, dec));
+        CREATE INDEX ON _cu8_src (fs, dec);
         -- Each source's detections, slot by slot (srcNo, then the columns of _cu8_det).
         CREATE TEMP TABLE _cu8_mdet ON COMMIT DROP AS SELECT NULL::bigint AS srcNo, d.* FROM _cu8_det d WHERE false;
 
@@ -781,30 +787,35 @@ BEGIN
             ANALYZE _cu8_src;
             EXECUTE format($q$
                 WITH pairs AS (
-                    INSERT INTO _cu8_mdet (srcNo, %1$s)
-                    SELECT r.srcNo, %3$s
-                    FROM (SELECT x.srcNo, d.*,
+                    SELECT r.srcNo, r.detNo
+                    FROM (SELECT x.srcNo, d.detNo,
                                  row_number() OVER (PARTITION BY x.srcNo ORDER BY x.dist, d.detNo) AS r1,
                                  row_number() OVER (PARTITION BY d.detNo ORDER BY x.dist, x.srcNo) AS r2
                           FROM _cu8_det d
-                          -- OFFSET 0 keeps this a q3c index lookup per detection: joined on the
-                          -- frame set instead, the planner would compare every pair of a frame set.
+                          -- The sources of the frame set within the radius: one index range scan
+                          -- per detection (the strip of declination), then q3c_join's own test of
+                          -- the distance. (OFFSET 0 keeps it a lookup per detection: joined on the
+                          -- frame set instead, the planner would compare every pair of a frame set.)
                           CROSS JOIN LATERAL (SELECT x.srcNo, q3c_dist(d.ra, d.dec, x.ra, x.dec) AS dist FROM _cu8_src x
-                                              WHERE q3c_join(d.ra, d.dec, x.ra, x.dec, %4$s) AND x.fs = d.fs OFFSET 0) x
+                                              WHERE x.fs = d.fs AND x.dec BETWEEN d.dec - %4$s AND d.dec + %4$s
+                                                AND q3c_sindist(d.ra, d.dec, x.ra, x.dec) < pow(sin(radians(%4$s) / 2), 2)
+                                              OFFSET 0) x
                           WHERE d.slot = %2$s) r
-                    WHERE r.r1 = 1 AND r.r2 = 1
-                    RETURNING detNo),
+                    WHERE r.r1 = 1 AND r.r2 = 1),
+                paired AS (
+                    INSERT INTO _cu8_mdet (srcNo, %1$s)
+                    SELECT p.srcNo, %3$s FROM pairs p JOIN _cu8_det d ON d.detNo = p.detNo AND d.slot = %2$s),
                 single AS (
                     SELECT d.* FROM _cu8_det d WHERE d.slot = %2$s AND d.detNo NOT IN (SELECT p.detNo FROM pairs p)),
                 made AS (
-                    INSERT INTO _cu8_src (srcNo, fs, ra, dec, sig, epoch)
-                    SELECT d.detNo, d.fs, d.ra, d.dec,
+                    INSERT INTO _cu8_src (srcNo, fs, ra, dec, cosDec, sinDec, sig, epoch, cx, cy, cz, l, b)
+                    SELECT d.detNo, d.fs, d.ra, d.dec, d.cosDec, d.sinDec,
                            CASE WHEN d.xErr > 0 AND d.yErr > 0 AND d.xPixSize > 0
                                 THEN sqrt((d.xErr ^ 2 + d.yErr ^ 2) / 2) * d.xPixSize / 3600 ELSE -0.9999995e9 END,
-                           2000 + (d.mjdObs - 51544.5) / 365.25
+                           2000 + (d.mjdObs - 51544.5) / 365.25, d.cx, d.cy, d.cz, d.l, d.b
                     FROM single d)
                 INSERT INTO _cu8_mdet (srcNo, %1$s) SELECT d.detNo, %5$s FROM single d
-                $q$, det_list, s.slot, 'r.' || replace(det_list, ', ', ', r.'), radius, 'd.' || replace(det_list, ', ', ', d.'));
+                $q$, det_list, s.slot, 'd.' || replace(det_list, ', ', ', d.'), radius, 'd.' || replace(det_list, ', ', ', d.'));
         END LOOP;
         ANALYZE _cu8_src;
         ANALYZE _cu8_mdet;
@@ -874,10 +885,16 @@ BEGIN
                 src_cols := src_cols || quote_ident(lower(s.prefix || c.suffix)) || ', ';
                 IF c.detectionExpr IS NOT NULL THEN
                     src_vals := src_vals || format('coalesce(d%s.%s, %s), ', k, c.detectionExpr, c.defaultValue);
+                -- curation.xi and curation.eta of the detection about the source's position,
+                -- written out with the sines and cosines of the declinations computed once.
                 ELSIF c.suffix = 'Xi' THEN
-                    src_vals := src_vals || format('coalesce(curation.xi(d%1$s.ra, d%1$s.dec, x.ra, x.dec), -0.9999995e9), ', k);
+                    src_vals := src_vals || format(
+                        'coalesce(3600 * degrees(d%1$s.cosDec * sind(d%1$s.ra - x.ra) / (d%1$s.sinDec * x.sinDec '
+                        '+ d%1$s.cosDec * x.cosDec * cosd(d%1$s.ra - x.ra))), -0.9999995e9), ', k);
                 ELSE
-                    src_vals := src_vals || format('coalesce(curation.eta(d%1$s.ra, d%1$s.dec, x.ra, x.dec), -0.9999995e9), ', k);
+                    src_vals := src_vals || format(
+                        'coalesce(3600 * degrees((d%1$s.sinDec * x.cosDec - d%1$s.cosDec * x.sinDec * cosd(d%1$s.ra - x.ra)) '
+                        '/ (d%1$s.sinDec * x.sinDec + d%1$s.cosDec * x.cosDec * cosd(d%1$s.ra - x.ra))), -0.9999995e9), ', k);
                 END IF;
             END LOOP;
             -- curation.merged_class written out (a call per source costs more than the rest of
@@ -903,8 +920,11 @@ BEGIN
             INSERT INTO %1$I (sourceID, cuEventID, frameSetID, ra, dec, sigRa, sigDec, epoch, cx, cy, cz, l, b,
                               priOrSec, %2$s mergedClass, mergedClassStat, pStar, pGalaxy, pNoise, pSaturated)
             SELECT %3$s + nextval(%4$L), %5$s, x.fs, x.ra, x.dec, x.sig, x.sig, x.epoch,
-                   curation.cx(x.ra, x.dec), curation.cy(x.ra, x.dec), curation.cz(x.ra, x.dec),
-                   curation.galactic_l(x.ra, x.dec), curation.galactic_b(x.ra, x.dec),
+                   CASE WHEN x.cx > -2 THEN x.cx ELSE curation.cx(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.cy ELSE curation.cy(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.cz ELSE curation.cz(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.l ELSE curation.galactic_l(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.b ELSE curation.galactic_b(x.ra, x.dec) END,
                    coalesce(sm.priOrSec, -99999999), %6$s
                    CASE WHEN mc.n = 0 THEN -9999 WHEN mc.saturated THEN -9 WHEN mc.pStar >= 0.9 THEN -1
                         WHEN mc.pGalaxy >= 0.9 THEN 1 WHEN mc.pNoise >= 0.9 THEN 0 WHEN mc.pStar >= mc.pGalaxy THEN -2
@@ -955,10 +975,11 @@ $$;
 
 -- The seaming that crosses ipix ranges, first part: marks for seaming (priOrSec = -99999999)
 -- every source of each current frame set within adjacentFrameTolerance of a changed one, that
--- is of one holding sources not seamed yet or of one retired (deprecated = 2, which becomes 1).
--- cu8 runs it alone, after the merges of all ranges and before their seams, so that every seam
--- finds its own targets marked whatever order the others run in. Returns the sources it marked
--- (those not marked already).
+-- is of one holding sources not seamed yet or of one retired (deprecated = 2, which becomes 1),
+-- unless both were written by the same merge call (same cuEventID): that call seamed the one
+-- with the other's sources in its pool. cu8 runs it alone, after the merges of all ranges and
+-- before their seams, so that every seam finds its own targets marked whatever order the others
+-- run in. Returns the sources it marked (those not marked already).
 CREATE FUNCTION curation.cu8_seam_mark(p_programme bigint) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     prog record;
@@ -971,13 +992,14 @@ BEGIN
     END IF;
     EXECUTE format($q$
         WITH changed AS (
-            SELECT ml.ra, ml.dec FROM %1$I ml
+            SELECT ml.ra, ml.dec, ml.cuEventID FROM %1$I ml
             WHERE ml.deprecated = 0 AND ml.frameSetID IN (SELECT s.frameSetID FROM %2$I s WHERE s.priOrSec = -99999999)
             UNION ALL
-            SELECT ml.ra, ml.dec FROM %1$I ml WHERE ml.deprecated = 2),
+            SELECT ml.ra, ml.dec, NULL FROM %1$I ml WHERE ml.deprecated = 2),
         near AS (
             SELECT DISTINCT ml.frameSetID
-            FROM changed c JOIN %1$I ml ON ml.deprecated = 0 AND q3c_join(c.ra, c.dec, ml.ra, ml.dec, %3$s))
+            FROM changed c JOIN %1$I ml ON ml.deprecated = 0 AND q3c_join(c.ra, c.dec, ml.ra, ml.dec, %3$s)
+            WHERE ml.cuEventID IS DISTINCT FROM c.cuEventID)
         UPDATE %2$I s SET priOrSec = -99999999
         FROM near WHERE s.frameSetID = near.frameSetID AND s.priOrSec <> -99999999
         $q$, prog.mergeLogTable, prog.sourceTable, prog.adjacentFrameTolerance);
