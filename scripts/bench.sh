@@ -5,12 +5,14 @@
 #   WSA_BENCH_ROWS    rows for the COPY benchmark (default 1000000)
 #   WSA_BENCH_FRAMES  image frames of the simulated night for `wsabench night` (default 100)
 #   WSA_BENCH_SIZE    their detector side (default 2048)
+#   WSA_BENCH_MERGE   detections of the synthetic skies for `wsabench merge` (default "100000 1000000")
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export WSA_BUILD=release
 source scripts/setup.sh
 WSA_APT_PACKAGES+=(fitspng)  # the reference of `wsabench night` for cu2
+WSA_APT_PACKAGES+=(stilts)   # the reference of `wsabench merge` for cu8 (tmatch2)
 wsa_install_packages
 wsa_build
 
@@ -49,3 +51,9 @@ wsa_start_dbrpcserver "$bench_dir" "$WSA_DATABASE" bench "$bench_password"
 # frames per passband; its own fresh database and daemon; simulated once into .wsa/bench-products/sim).
 "$WSA_BIN_DIR/wsabench" products --database "$WSA_DATABASE" --bin-dir "$WSA_BIN_DIR" --sql-dir sql \
   --size "${WSA_BENCH_SIZE:-2048}" --exposures 4 --work "$root/.wsa/bench-products"
+
+# cu8 on 1 and 2 sessions beside one q3c_join statement and STILTS tmatch2 on the same rows: a
+# synthetic LAS sky made in SQL per size (its own fresh database and daemon each).
+# shellcheck disable=SC2086
+"$WSA_BIN_DIR/wsabench" merge --database "$WSA_DATABASE" --bin-dir "$WSA_BIN_DIR" --sql-dir sql \
+  --detections ${WSA_BENCH_MERGE:-100000 1000000} --sessions 2 --work "$root/.wsa/bench-merge"

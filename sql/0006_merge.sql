@@ -281,7 +281,9 @@ BEGIN
         CREATE TABLE %I (
             sourceID    bigint PRIMARY KEY,          -- programmeID * 2^32 + n
             cuEventID   integer NOT NULL,
-            frameSetID  bigint NOT NULL REFERENCES %I,
+            frameSetID  bigint NOT NULL,             -- <prog>MergeLog (no foreign key, as on the Detection
+                                                     -- tables: cu8 writes both in one step, and a check per row
+                                                     -- would cost more than writing the row)
             ra          double precision NOT NULL,   -- degrees (J2000), of the reference band
             dec         double precision NOT NULL,
             sigRa       real NOT NULL DEFAULT -0.9999995e9,  -- degrees
@@ -292,11 +294,14 @@ BEGIN
             cz          double precision NOT NULL DEFAULT -0.9999995e9,
             l           double precision NOT NULL DEFAULT -0.9999995e9,
             b           double precision NOT NULL DEFAULT -0.9999995e9,
-            priOrSec    bigint NOT NULL DEFAULT -99999999,  -- 0 unique; else frameSetID of the primary
+            priOrSec    bigint NOT NULL DEFAULT -99999999,  -- 0 unique; else frameSetID of the primary; default: not seamed yet
             %s
-        )$q$, prog.sourceTable, prog.mergeLogTable, src);
+        )$q$, prog.sourceTable, src);
     EXECUTE format('CREATE INDEX %I ON %I (q3c_ang2ipix(ra, dec))', prog.sourceTable || '_q3c', prog.sourceTable);
     EXECUTE format('CREATE INDEX %I ON %I (frameSetID)', prog.sourceTable || '_frameset', prog.sourceTable);
+    -- The sources not seamed yet (few, except between a merge without seaming and its seams).
+    EXECUTE format('CREATE INDEX %I ON %I (frameSetID) WHERE priOrSec = -99999999', prog.sourceTable || '_unseamed',
+                   prog.sourceTable);
     EXECUTE format('GRANT SELECT ON %I, %I TO wsa_reader', prog.sourceTable, prog.mergeLogTable);
 END $$;
 
@@ -506,23 +511,129 @@ END $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- CU8: the merge
+--
+-- cu8_merge does the whole merge of a batch of frame sets in one call (the 4-argument form), or,
+-- for merging on several sessions at once, only the frame sets whose centre lies in one range of
+-- q3c ipix, leaving the seaming to be done afterwards (the 7-argument form): pairing is per frame
+-- set, so frame sets are independent, while seaming reads the neighbours of a frame set. The
+-- seaming is then two further calls: cu8_seam_mark, alone (the one step that crosses
+-- partitions), and cu8_seam per ipix range, at once on several sessions: each updates only the
+-- sources of its own range and reads its neighbours across the boundary (the overlap margin, as
+-- LSST's Qserv keeps an overlap around each chunk). docs/scale.md.
+--
+-- A source not seamed yet has priOrSec = -99999999 (the WSA default); cu8_due lists the frame
+-- sets holding such sources, so that `curate` finishes a seaming a killed run left.
 
--- Drops the scratch tables of cu8_merge that exist (a call earlier in the same transaction may
--- have left them if it failed; they go at commit anyway).
+-- The direction (degrees) of a vector given by its components; the centre of a frame set is the
+-- direction of the sum of its frames' centres' unit vectors.
+CREATE FUNCTION curation.vector_ra(x double precision, y double precision, z double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT mod((atan2d(y, x) + 360)::numeric, 360)::double precision $$;
+CREATE FUNCTION curation.vector_dec(x double precision, y double precision, z double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT atan2d(z, sqrt(x ^ 2 + y ^ 2)) $$;
+
+-- Drops the scratch tables of cu8_merge and cu8_seam that exist (a call earlier in the same
+-- transaction may have left them if it failed; they go at commit anyway).
 CREATE FUNCTION curation.drop_cu8_scratch() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['_cu8_all', '_cu8_plan', '_cu8_fs', '_cu8_det', '_cu8_src', '_cu8_member', '_cu8_pool'] LOOP
+    FOREACH t IN ARRAY ARRAY['_cu8_all', '_cu8_centre', '_cu8_plan', '_cu8_fs', '_cu8_det', '_cu8_src', '_cu8_mdet',
+                             '_cu8_pool', '_cu8_seamed', '_cu8_target'] LOOP
         IF to_regclass('pg_temp.' || t) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', t);
         END IF;
     END LOOP;
 END $$;
 
--- Merges up to p_max frame sets that cu8_plan says are due, in run p_cu_event, and returns how
+-- What CU8 has to do for a programme, one row per frame set, for `curate`, `--dry-run` and
+-- cu8's own planning (read-only):
+-- * seam false: the frame sets cu8_plan says are due, with the slot frames chosen (`frames`; 0
+--   for a frame set to retire) and the centre cu8_merge gives them (the direction of the sum of
+--   the chosen frames' centres; a retired one keeps its own);
+-- * seam true: frame sets whose seaming is pending: current ones holding sources not seamed yet
+--   (priOrSec = -99999999), and retired ones whose neighbours are still to be seamed
+--   (deprecated = 2), both left by cu8_merge called with p_seam = 0.
+-- ipix is q3c_ang2ipix of the centre: cu8 --sessions divides the work by ranges of it.
+CREATE FUNCTION curation.cu8_due(p_programme bigint)
+    RETURNS TABLE (frameSetKey bigint, frames integer, centreRa double precision, centreDec double precision,
+                   ipix bigint, seam boolean)
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    prog record;
+BEGIN
+    SELECT programmeID, lower(sourceTable) AS sourceTable, lower(mergeLogTable) AS mergeLogTable
+    INTO prog FROM Programme WHERE programmeID = p_programme;
+    IF prog.programmeID IS NULL OR prog.mergeLogTable = 'none' THEN
+        RAISE EXCEPTION 'cu8_due: programme % has no merge log', p_programme;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH plan AS (SELECT * FROM curation.cu8_plan($1)),
+        merge AS (
+            SELECT p.frameSetKey, count(p.slot)::integer AS frames,
+                   coalesce(curation.vector_ra(sum(curation.cx(p.centralRa, p.centralDec)),
+                                               sum(curation.cy(p.centralRa, p.centralDec)),
+                                               sum(curation.cz(p.centralRa, p.centralDec))), min(old.ra)) AS ra,
+                   coalesce(curation.vector_dec(sum(curation.cx(p.centralRa, p.centralDec)),
+                                                sum(curation.cy(p.centralRa, p.centralDec)),
+                                                sum(curation.cz(p.centralRa, p.centralDec))), min(old.dec)) AS dec
+            FROM plan p LEFT JOIN %1$I old ON old.frameSetID = p.frameSetKey
+            GROUP BY p.frameSetKey),
+        pending AS (
+            SELECT ml.frameSetID, ml.ra, ml.dec FROM %1$I ml
+            WHERE (ml.deprecated = 0 AND ml.frameSetID IN (SELECT s.frameSetID FROM %2$I s WHERE s.priOrSec = -99999999))
+               OR ml.deprecated = 2)
+        SELECT m.frameSetKey, m.frames, m.ra, m.dec, q3c_ang2ipix(m.ra, m.dec), false FROM merge m
+        UNION ALL
+        SELECT p.frameSetID, 0, p.ra, p.dec, q3c_ang2ipix(p.ra, p.dec), true FROM pending p
+        WHERE p.frameSetID NOT IN (SELECT m.frameSetKey FROM merge m)
+        ORDER BY 6, 1
+        $q$, prog.mergeLogTable, prog.sourceTable) USING p_programme;
+END $$;
+
+-- The seaming rule, applied to the scratch table _cu8_pool (key, isNew, frameSetID, ra, dec,
+-- nBands, centreDist, isTarget: sources, new ones of the calling merge or current ones, with
+-- every counterpart a target may have): a target with a counterpart within p_radius in another
+-- frame set of the pool is a duplicate; of each such group the primary is the one with most
+-- bands, then the nearest to its frame set's centre, then of the lowest frameSetID; every
+-- member's priOrSec is the primary's frameSetID, and priOrSec = 0 for a source seen once. So
+-- (priOrSec = 0 OR priOrSec = frameSetID) selects every object once. Leaves the targets' values
+-- in _cu8_seamed (key, isNew, priOrSec) and returns how many.
+CREATE FUNCTION curation.cu8_seam_pool(p_radius double precision) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    CREATE INDEX ON _cu8_pool (q3c_ang2ipix(ra, dec));
+    ANALYZE _cu8_pool;
+    CREATE TEMP TABLE _cu8_seamed ON COMMIT DROP AS
+    SELECT DISTINCT ON (g.isNew, g.key) g.key, g.isNew,
+           CASE WHEN count(*) OVER (PARTITION BY g.isNew, g.key) = 1 THEN 0 ELSE g.frameSetID END AS priOrSec
+    FROM (SELECT t.key, t.isNew, t.frameSetID, t.nBands, t.centreDist FROM _cu8_pool t WHERE t.isTarget
+          UNION ALL
+          SELECT t.key, t.isNew, o.frameSetID, o.nBands, o.centreDist
+          FROM _cu8_pool t
+          -- OFFSET 0: one q3c index lookup per target, never a comparison of every pair.
+          CROSS JOIN LATERAL (SELECT o.frameSetID, o.nBands, o.centreDist FROM _cu8_pool o
+                              WHERE q3c_join(t.ra, t.dec, o.ra, o.dec, p_radius) AND o.frameSetID <> t.frameSetID
+                              OFFSET 0) o
+          WHERE t.isTarget) g
+    ORDER BY g.isNew, g.key, g.nBands DESC, g.centreDist, g.frameSetID;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+-- Merges up to p_max of the frame sets that cu8_plan says are due and whose centre (as cu8_due
+-- gives it) lies in the q3c ipix range [p_ipix_lo, p_ipix_hi), in run p_cu_event, and returns how
 -- many frame sets it merged or retired. For each: a new MergeLog row (a new frameSetID) with the
 -- frames of its slots; the version it replaces marked deprecated = 1 and its sources deleted;
--- its detections paired into sources; then the seaming of every source near a changed frame set.
+-- its detections paired into sources.
+--
+-- Seaming. A frame set that nothing outside the range may overlap (no current or due frame set
+-- out of the range within adjacentFrameTolerance: always so for the whole sky) is "interior":
+-- its sources are seamed before they are written, and so are the current sources near it. The
+-- sources of the other frame sets are written with priOrSec = -99999999 (not seamed), a frame
+-- set retired there is marked deprecated = 2 (its neighbours not seamed again yet), and neither
+-- is touched outside the range: calls for disjoint ranges can run at once on separate sessions
+-- (docs/scale.md). With p_seam <> 0 the call then finishes the seaming itself (cu8_seam_mark,
+-- then cu8_seam of its range).
 --
 -- Pairing: slot by slot in pairOrder (curation.merge_slots), each slot's detections are paired
 -- with the sources made so far in the same frame set when they are each other's nearest within
@@ -531,13 +642,8 @@ END $$;
 -- A source's position (ra, dec, sigRa, sigDec, epoch) is that of its first detection in
 -- pairOrder: the reference band. Per band: the detection's magnitudes, shape, class and flags,
 -- and its offset from that position (xXi, xEta, arcsec); the WSA defaults where it has none.
---
--- Seaming: a source with a counterpart within pairingCriterion in another current frame set is
--- a duplicate; of each such group the primary is the one with most bands, then the nearest to
--- its frame set's centre, then of the lowest frameSetID; every member's priOrSec is the
--- primary's frameSetID, and priOrSec = 0 for a source seen once. So
--- (priOrSec = 0 OR priOrSec = frameSetID) selects every object once.
-CREATE FUNCTION curation.cu8_merge(p_programme bigint, p_cu_event bigint, p_max bigint, p_version text)
+CREATE FUNCTION curation.cu8_merge(p_programme bigint, p_cu_event bigint, p_max bigint, p_version text,
+                                   p_ipix_lo bigint, p_ipix_hi bigint, p_seam bigint)
     RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     prog record;
@@ -545,6 +651,7 @@ DECLARE
     c record;
     k text;
     radius double precision;
+    tol double precision;
     id_prefix bigint := p_programme << 32;
     ml_seq text;
     src_seq text;
@@ -555,197 +662,406 @@ DECLARE
     src_cols text := '';
     src_vals text := '';
     src_joins text := '';
-    classes text := '';
-    stats text := '';
+    det_cols text;
+    det_list text;
     nbands text := '0';
+    prob_star text := '1::double precision';
+    prob_galaxy text := '1::double precision';
+    prob_noise text := '1::double precision';
+    prob_saturated text := '1::double precision';
+    n_class text := '0';
+    n_stat text := '0';
+    stat_sum text := '0::double precision';
+    saturated text := 'false';
 BEGIN
     SELECT programmeID, lower(detectionTable) AS detectionTable, lower(sourceTable) AS sourceTable,
            lower(mergeLogTable) AS mergeLogTable, frameSetTolerance, pairingCriterion, adjacentFrameTolerance
     INTO prog FROM Programme WHERE programmeID = p_programme;
-    IF prog.programmeID IS NULL OR prog.sourceTable = 'NONE' THEN
+    IF prog.programmeID IS NULL OR prog.sourceTable = 'none' THEN
         RAISE EXCEPTION 'cu8_merge: programme % has no source table', p_programme;
     END IF;
+    IF p_ipix_lo IS NULL OR p_ipix_hi IS NULL OR p_ipix_lo >= p_ipix_hi THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = format('cu8_merge: the ipix range [%s, %s) is empty', p_ipix_lo, p_ipix_hi);
+    END IF;
     radius := prog.pairingCriterion;
+    tol := prog.adjacentFrameTolerance;
     ml_seq := format('curation.%I', prog.mergeLogTable || '_seq');
     src_seq := format('curation.%I', prog.sourceTable || '_seq');
     PERFORM curation.drop_cu8_scratch();
 
     CREATE TEMP TABLE _cu8_all ON COMMIT DROP AS SELECT * FROM curation.cu8_plan(p_programme);
-    CREATE TEMP TABLE _cu8_plan ON COMMIT DROP AS
-        SELECT * FROM _cu8_all WHERE frameSetKey IN (
-            SELECT DISTINCT a.frameSetKey FROM _cu8_all a ORDER BY a.frameSetKey LIMIT greatest(p_max, 0));
 
-    -- One row per frame set to change: its new frameSetID (none when it is retired) and centre.
+    -- The centre of every due frame set (as cu8_due gives it: the direction of the sum of its
+    -- chosen frames' centres, or its own for one to retire), and whether it lies in the range.
+    EXECUTE format($q$
+        CREATE TEMP TABLE _cu8_centre ON COMMIT DROP AS
+        SELECT c.*, q3c_ang2ipix(c.ra, c.dec) >= %2$s AND q3c_ang2ipix(c.ra, c.dec) < %3$s AS inRange
+        FROM (SELECT a.frameSetKey, count(a.slot) > 0 AS hasFrames,
+                     coalesce(curation.vector_ra(sum(curation.cx(a.centralRa, a.centralDec)),
+                                                 sum(curation.cy(a.centralRa, a.centralDec)),
+                                                 sum(curation.cz(a.centralRa, a.centralDec))), min(old.ra)) AS ra,
+                     coalesce(curation.vector_dec(sum(curation.cx(a.centralRa, a.centralDec)),
+                                                  sum(curation.cy(a.centralRa, a.centralDec)),
+                                                  sum(curation.cz(a.centralRa, a.centralDec))), min(old.dec)) AS dec
+              FROM _cu8_all a LEFT JOIN %1$I old ON old.frameSetID = a.frameSetKey
+              GROUP BY a.frameSetKey) c
+        $q$, prog.mergeLogTable, p_ipix_lo, p_ipix_hi);
+
+    -- One row per frame set to change now (the first p_max in the range by key): its new
+    -- frameSetID (none when it is retired), centre, and whether it is interior (below).
     EXECUTE format($q$
         CREATE TEMP TABLE _cu8_fs ON COMMIT DROP AS
-        WITH keys AS (SELECT DISTINCT frameSetKey FROM _cu8_plan),
-        centre AS (
-            SELECT frameSetKey, sum(curation.cx(centralRa, centralDec)) AS x,
-                   sum(curation.cy(centralRa, centralDec)) AS y, sum(curation.cz(centralRa, centralDec)) AS z
-            FROM _cu8_plan WHERE slot IS NOT NULL GROUP BY frameSetKey)
-        SELECT k.frameSetKey,
-               CASE WHEN k.frameSetKey > 0 THEN k.frameSetKey END AS oldFrameSetID,
-               CASE WHEN c.frameSetKey IS NOT NULL THEN %1$s + nextval(%2$L) END AS frameSetID,
-               coalesce(mod((atan2d(c.y, c.x) + 360)::numeric, 360)::double precision, old.ra) AS ra,
-               coalesce(atan2d(c.z, sqrt(c.x ^ 2 + c.y ^ 2)), old.dec) AS dec
-        FROM keys k LEFT JOIN centre c USING (frameSetKey)
-        LEFT JOIN %3$I old ON old.frameSetID = k.frameSetKey
-        $q$, id_prefix, ml_seq, prog.mergeLogTable);
+        SELECT c.frameSetKey,
+               CASE WHEN c.frameSetKey > 0 THEN c.frameSetKey END AS oldFrameSetID,
+               CASE WHEN c.hasFrames THEN %1$s + nextval(%2$L) END AS frameSetID,
+               c.ra, c.dec, true AS interior
+        FROM (SELECT * FROM _cu8_centre WHERE inRange ORDER BY frameSetKey LIMIT %3$s) c
+        $q$, id_prefix, ml_seq, greatest(p_max, 0));
     SELECT count(*) INTO merged FROM _cu8_fs;
-    IF merged = 0 THEN
-        RETURN 0;
+
+    IF merged > 0 THEN
+        -- Sorts and hashes of a step's detections in memory (until the end of the step).
+        PERFORM set_config('work_mem', '256MB', true);
+        IF p_ipix_lo > 0 OR p_ipix_hi < 9223372036854775807 THEN
+            EXECUTE format($q$
+                UPDATE _cu8_fs f SET interior = false
+                WHERE EXISTS (SELECT 1 FROM %1$I ml
+                              WHERE ml.deprecated = 0 AND q3c_join(f.ra, f.dec, ml.ra, ml.dec, %2$s)
+                                AND NOT (q3c_ang2ipix(ml.ra, ml.dec) >= %3$s AND q3c_ang2ipix(ml.ra, ml.dec) < %4$s))
+                   OR EXISTS (SELECT 1 FROM _cu8_centre c WHERE NOT c.inRange AND q3c_join(f.ra, f.dec, c.ra, c.dec, %2$s))
+                $q$, prog.mergeLogTable, tol, p_ipix_lo, p_ipix_hi);
+        END IF;
+        CREATE TEMP TABLE _cu8_plan ON COMMIT DROP AS
+            SELECT a.*, f.frameSetID AS fs, row_number() OVER (ORDER BY a.multiframeID, a.extNum) AS planNo
+            FROM _cu8_all a JOIN _cu8_fs f ON f.frameSetKey = a.frameSetKey;
+
+        -- The detections of the chosen frames, with every column a source takes from them and
+        -- the probabilities (star, galaxy, noise, saturated) their class stands for, as
+        -- curation.class_probabilities gives them (arrays indexed by class + 10; 1 for a class it
+        -- does not know, which counts as no band: `known` 0). detNo orders them by frame and seqNum.
+        SELECT string_agg(b.detectionExpr, ', ' ORDER BY b.detectionExpr) INTO det_list
+        FROM (SELECT DISTINCT lower(detectionExpr) AS detectionExpr FROM curation.source_band_columns()
+              WHERE detectionExpr IS NOT NULL AND lower(detectionExpr) <> 'seqnum') b;
+        det_list := 'detNo, fs, slot, seqNum, ra, dec, cosDec, sinDec, xErr, yErr, xPixSize, mjdObs, pS, pG, pN, pT, known, '
+                    || det_list;
+        SELECT string_agg(format('d.%I', b.detectionExpr), ', ' ORDER BY b.detectionExpr) INTO det_cols
+        FROM (SELECT DISTINCT lower(detectionExpr) AS detectionExpr FROM curation.source_band_columns()
+              WHERE detectionExpr IS NOT NULL AND lower(detectionExpr) <> 'seqnum') b;
+        EXECUTE format($q$
+            CREATE TEMP TABLE _cu8_det ON COMMIT DROP AS
+            SELECT p.planNo * 16777216 + d.seqNum AS detNo, p.fs, p.slot, d.seqNum,
+                   d.ra, d.dec, cosd(d.dec) AS cosDec, sind(d.dec) AS sinDec, d.xErr, d.yErr, a.xPixSize, p.mjdObs,
+                   d.cx, d.cy, d.cz, d.l, d.b,
+                   coalesce(('{0.20,NULL,NULL,NULL,NULL,NULL,0.25,0.70,0.90,0.05,0.05}'::double precision[])[d.class + 10], 1) AS pS,
+                   coalesce(('{0.01,NULL,NULL,NULL,NULL,NULL,0.70,0.25,0.05,0.05,0.90}'::double precision[])[d.class + 10], 1) AS pG,
+                   coalesce(('{0.01,NULL,NULL,NULL,NULL,NULL,0.04,0.04,0.04,0.89,0.04}'::double precision[])[d.class + 10], 1) AS pN,
+                   coalesce(('{0.78,NULL,NULL,NULL,NULL,NULL,0.01,0.01,0.01,0.01,0.01}'::double precision[])[d.class + 10], 1) AS pT,
+                   coalesce(('{1,0,0,0,0,0,1,1,1,1,1}'::integer[])[d.class + 10], 0) AS known,
+                   %2$s
+            FROM _cu8_plan p
+            JOIN %1$I d ON d.multiframeID = p.multiframeID AND d.extNum = p.extNum
+            JOIN CurrentAstrometry a ON a.multiframeID = p.multiframeID AND a.extNum = p.extNum
+            WHERE p.slot IS NOT NULL AND d.ra > -1e8
+            $q$, prog.detectionTable, det_cols);
+        IF EXISTS (SELECT 1 FROM _cu8_det WHERE seqNum < 0 OR seqNum >= 16777216) THEN
+            RAISE EXCEPTION 'cu8_merge: a detection of programme % has a seqNum outside 0 .. 2^24 - 1', p_programme;
+        END IF;
+        CREATE INDEX ON _cu8_det (slot);
+        ANALYZE _cu8_det;
+        -- The sources made so far: the position, its error and epoch, of the reference detection.
+        -- (cx, cy, cz, l, b: the detection's, which CU6 computes with the same functions, or the
+        -- default -0.9999995e9 where it has not yet.)
+        CREATE TEMP TABLE _cu8_src (srcNo bigint NOT NULL, fs bigint NOT NULL, ra double precision NOT NULL,
+                                    dec double precision NOT NULL, cosDec double precision, sinDec double precision,
+                                    sig double precision, epoch double precision, cx double precision, cy double precision,
+                                    cz double precision, l double precision, b double precision)
+            ON COMMIT DROP;
+        CREATE INDEX ON _cu8_src (fs, dec);
+        -- Each source's detections, slot by slot (srcNo, then the columns of _cu8_det).
+        CREATE TEMP TABLE _cu8_mdet ON COMMIT DROP AS SELECT NULL::bigint AS srcNo, d.* FROM _cu8_det d WHERE false;
+
+        -- Pairing, slot by slot: the mutual nearest pairs, then a source for every detection of
+        -- the slot left unpaired (the statement sees _cu8_src as it was before it).
+        FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY pairOrder LOOP
+            ANALYZE _cu8_src;
+            EXECUTE format($q$
+                WITH pairs AS (
+                    SELECT r.srcNo, r.detNo
+                    FROM (SELECT x.srcNo, d.detNo,
+                                 row_number() OVER (PARTITION BY x.srcNo ORDER BY x.dist, d.detNo) AS r1,
+                                 row_number() OVER (PARTITION BY d.detNo ORDER BY x.dist, x.srcNo) AS r2
+                          FROM _cu8_det d
+                          -- The sources of the frame set within the radius: one index range scan
+                          -- per detection (the strip of declination), then q3c_join's own test of
+                          -- the distance. (OFFSET 0 keeps it a lookup per detection: joined on the
+                          -- frame set instead, the planner would compare every pair of a frame set.)
+                          CROSS JOIN LATERAL (SELECT x.srcNo, q3c_dist(d.ra, d.dec, x.ra, x.dec) AS dist FROM _cu8_src x
+                                              WHERE x.fs = d.fs AND x.dec BETWEEN d.dec - %4$s AND d.dec + %4$s
+                                                AND q3c_sindist(d.ra, d.dec, x.ra, x.dec) < pow(sin(radians(%4$s) / 2), 2)
+                                              OFFSET 0) x
+                          WHERE d.slot = %2$s) r
+                    WHERE r.r1 = 1 AND r.r2 = 1),
+                paired AS (
+                    INSERT INTO _cu8_mdet (srcNo, %1$s)
+                    SELECT p.srcNo, %3$s FROM pairs p JOIN _cu8_det d ON d.detNo = p.detNo AND d.slot = %2$s),
+                single AS (
+                    SELECT d.* FROM _cu8_det d WHERE d.slot = %2$s AND d.detNo NOT IN (SELECT p.detNo FROM pairs p)),
+                made AS (
+                    INSERT INTO _cu8_src (srcNo, fs, ra, dec, cosDec, sinDec, sig, epoch, cx, cy, cz, l, b)
+                    SELECT d.detNo, d.fs, d.ra, d.dec, d.cosDec, d.sinDec,
+                           CASE WHEN d.xErr > 0 AND d.yErr > 0 AND d.xPixSize > 0
+                                THEN sqrt((d.xErr ^ 2 + d.yErr ^ 2) / 2) * d.xPixSize / 3600 ELSE -0.9999995e9 END,
+                           2000 + (d.mjdObs - 51544.5) / 365.25, d.cx, d.cy, d.cz, d.l, d.b
+                    FROM single d)
+                INSERT INTO _cu8_mdet (srcNo, %1$s) SELECT d.detNo, %5$s FROM single d
+                $q$, det_list, s.slot, 'd.' || replace(det_list, ', ', ', d.'), radius, 'd.' || replace(det_list, ', ', ', d.'));
+        END LOOP;
+        ANALYZE _cu8_src;
+        ANALYZE _cu8_mdet;
+
+        -- The seaming of the interior frame sets, before their sources are written. The pool:
+        -- the new sources, and the current ones of every frame set that may overlap a target;
+        -- the targets: the new sources of interior frame sets, and the seamed current sources of
+        -- the frame sets within adjacentFrameTolerance of an interior one that changed (those
+        -- waiting for cu8_seam are left to it).
+        FOR s IN SELECT * FROM curation.merge_slots(p_programme) LOOP
+            nbands := nbands || format(' + CASE WHEN s.%I <> -99999999 THEN 1 ELSE 0 END', lower(s.prefix || 'SeqNum'));
+        END LOOP;
+        IF EXISTS (SELECT 1 FROM _cu8_fs WHERE interior) THEN
+            EXECUTE format($q$
+                CREATE TEMP TABLE _cu8_pool ON COMMIT DROP AS
+                WITH changed AS (SELECT f.ra, f.dec FROM _cu8_fs f WHERE f.interior),
+                replaced AS (SELECT f.oldFrameSetID FROM _cu8_fs f WHERE f.oldFrameSetID IS NOT NULL),
+                target AS (
+                    SELECT DISTINCT ml.frameSetID, ml.ra, ml.dec
+                    FROM changed c JOIN %1$I ml ON ml.deprecated = 0 AND q3c_join(c.ra, c.dec, ml.ra, ml.dec, %3$s)
+                    WHERE ml.frameSetID NOT IN (SELECT r.oldFrameSetID FROM replaced r)),
+                near AS (
+                    SELECT DISTINCT ml.frameSetID
+                    FROM (SELECT t.ra, t.dec FROM target t UNION ALL SELECT f.ra, f.dec FROM _cu8_fs f) t
+                    JOIN %1$I ml ON ml.deprecated = 0 AND q3c_join(t.ra, t.dec, ml.ra, ml.dec, %3$s)
+                    WHERE ml.frameSetID NOT IN (SELECT r.oldFrameSetID FROM replaced r))
+                SELECT x.srcNo AS key, true AS isNew, x.fs AS frameSetID, x.ra, x.dec, nb.nBands,
+                       q3c_dist(x.ra, x.dec, f.ra, f.dec) AS centreDist, f.interior AS isTarget
+                FROM _cu8_src x JOIN _cu8_fs f ON f.frameSetID = x.fs
+                JOIN (SELECT m.srcNo, count(*)::integer AS nBands FROM _cu8_mdet m GROUP BY m.srcNo) nb ON nb.srcNo = x.srcNo
+                UNION ALL
+                SELECT s.sourceID, false, s.frameSetID, s.ra, s.dec, %4$s, q3c_dist(s.ra, s.dec, ml.ra, ml.dec),
+                       s.priOrSec <> -99999999 AND s.frameSetID IN (SELECT t.frameSetID FROM target t)
+                FROM near JOIN %1$I ml ON ml.frameSetID = near.frameSetID JOIN %2$I s ON s.frameSetID = near.frameSetID
+                $q$, prog.mergeLogTable, prog.sourceTable, tol, nbands);
+            PERFORM curation.cu8_seam_pool(radius);
+        ELSE
+            CREATE TEMP TABLE _cu8_seamed (key bigint, isNew boolean, priOrSec bigint) ON COMMIT DROP;
+        END IF;
+
+        -- The new MergeLog rows.
+        FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY slot LOOP
+            k := s.slot::text;
+            ml_cols := ml_cols || format('%I, %I, %I, ', lower(s.prefix || 'mfID'), lower(s.prefix || 'eNum'), lower('new' || s.capPrefix || 'frame'));
+            ml_vals := ml_vals || format(
+                'coalesce(p%1$s.multiframeID, -99999999), coalesce(p%1$s.extNum, -9999), '
+                'CASE WHEN p%1$s.multiframeID IS NOT NULL AND (old.%2$I IS NULL OR old.%2$I <> p%1$s.multiframeID '
+                'OR old.%3$I <> p%1$s.extNum) THEN 1 ELSE 0 END, ',
+                k, lower(s.prefix || 'mfID'), lower(s.prefix || 'eNum'));
+            ml_joins := ml_joins || format(
+                ' LEFT JOIN _cu8_plan p%1$s ON p%1$s.frameSetKey = f.frameSetKey AND p%1$s.slot = %1$s', k);
+        END LOOP;
+        EXECUTE format($q$
+            INSERT INTO %1$I (frameSetID, cuEventID, ra, dec, cx, cy, cz, l, b, %2$s mergeSwVersion)
+            SELECT f.frameSetID, %3$s, f.ra, f.dec, curation.cx(f.ra, f.dec), curation.cy(f.ra, f.dec),
+                   curation.cz(f.ra, f.dec), curation.galactic_l(f.ra, f.dec), curation.galactic_b(f.ra, f.dec),
+                   %4$s %5$L
+            FROM _cu8_fs f LEFT JOIN %1$I old ON old.frameSetID = f.oldFrameSetID %6$s
+            WHERE f.frameSetID IS NOT NULL
+            $q$, prog.mergeLogTable, ml_cols, p_cu_event, ml_vals, left(p_version, 32), ml_joins);
+
+        -- The new sources.
+        FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY slot LOOP
+            k := s.slot::text;
+            src_joins := src_joins || format(' LEFT JOIN _cu8_mdet d%1$s ON d%1$s.srcNo = x.srcNo AND d%1$s.slot = %1$s', k);
+            FOR c IN SELECT * FROM curation.source_band_columns() LOOP
+                src_cols := src_cols || quote_ident(lower(s.prefix || c.suffix)) || ', ';
+                IF c.detectionExpr IS NOT NULL THEN
+                    src_vals := src_vals || format('coalesce(d%s.%s, %s), ', k, c.detectionExpr, c.defaultValue);
+                -- curation.xi and curation.eta of the detection about the source's position,
+                -- written out with the sines and cosines of the declinations computed once.
+                ELSIF c.suffix = 'Xi' THEN
+                    src_vals := src_vals || format(
+                        'coalesce(3600 * degrees(d%1$s.cosDec * sind(d%1$s.ra - x.ra) / (d%1$s.sinDec * x.sinDec '
+                        '+ d%1$s.cosDec * x.cosDec * cosd(d%1$s.ra - x.ra))), -0.9999995e9), ', k);
+                ELSE
+                    src_vals := src_vals || format(
+                        'coalesce(3600 * degrees((d%1$s.sinDec * x.cosDec - d%1$s.cosDec * x.sinDec * cosd(d%1$s.ra - x.ra)) '
+                        '/ (d%1$s.sinDec * x.sinDec + d%1$s.cosDec * x.cosDec * cosd(d%1$s.ra - x.ra))), -0.9999995e9), ', k);
+                END IF;
+            END LOOP;
+            -- curation.merged_class written out (a call per source costs more than the rest of
+            -- its row): the bands' probabilities (_cu8_det) multiplied and summed in the same order.
+            prob_star := prob_star || format(' * coalesce(d%s.pS, 1)', k);
+            prob_galaxy := prob_galaxy || format(' * coalesce(d%s.pG, 1)', k);
+            prob_noise := prob_noise || format(' * coalesce(d%s.pN, 1)', k);
+            prob_saturated := prob_saturated || format(' * coalesce(d%s.pT, 1)', k);
+            n_class := n_class || format(' + coalesce(d%s.known, 0)', k);
+            n_stat := n_stat || format(' + CASE WHEN d%1$s.classStat > -1e8 THEN d%1$s.known ELSE 0 END', k);
+            stat_sum := stat_sum || format(' + CASE WHEN d%1$s.classStat > -1e8 AND d%1$s.known = 1 THEN d%1$s.classStat ELSE 0 END', k);
+            saturated := saturated || format(' OR coalesce(d%s.class = -9, false)', k);
+        END LOOP;
+        FOR c IN SELECT * FROM curation.merge_colours(p_programme) LOOP
+            src_cols := src_cols || quote_ident(lower(c.name)) || ', ' || quote_ident(lower(c.name || 'Err')) || ', ';
+            src_vals := src_vals || format(
+                'CASE WHEN d%1$s.aperMag3 > -1e8 AND d%2$s.aperMag3 > -1e8 THEN d%1$s.aperMag3 - d%2$s.aperMag3 ELSE -0.9999995e9 END, '
+                'CASE WHEN d%1$s.aperMag3 > -1e8 AND d%2$s.aperMag3 > -1e8 AND d%1$s.aperMag3Err >= 0 AND d%2$s.aperMag3Err >= 0 '
+                'THEN sqrt(d%1$s.aperMag3Err ^ 2 + d%2$s.aperMag3Err ^ 2) ELSE -0.9999995e9 END, ',
+                c.slot1, c.slot2);
+        END LOOP;
+        EXECUTE format($q$
+            INSERT INTO %1$I (sourceID, cuEventID, frameSetID, ra, dec, sigRa, sigDec, epoch, cx, cy, cz, l, b,
+                              priOrSec, %2$s mergedClass, mergedClassStat, pStar, pGalaxy, pNoise, pSaturated)
+            SELECT %3$s + nextval(%4$L), %5$s, x.fs, x.ra, x.dec, x.sig, x.sig, x.epoch,
+                   CASE WHEN x.cx > -2 THEN x.cx ELSE curation.cx(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.cy ELSE curation.cy(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.cz ELSE curation.cz(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.l ELSE curation.galactic_l(x.ra, x.dec) END,
+                   CASE WHEN x.cx > -2 THEN x.b ELSE curation.galactic_b(x.ra, x.dec) END,
+                   coalesce(sm.priOrSec, -99999999), %6$s
+                   CASE WHEN mc.n = 0 THEN -9999 WHEN mc.saturated THEN -9 WHEN mc.pStar >= 0.9 THEN -1
+                        WHEN mc.pGalaxy >= 0.9 THEN 1 WHEN mc.pNoise >= 0.9 THEN 0 WHEN mc.pStar >= mc.pGalaxy THEN -2
+                        ELSE -3 END,
+                   CASE WHEN mc.n > 0 AND mc.nStat > 0 THEN mc.statSum / sqrt(mc.nStat) ELSE -0.9999995e9 END,
+                   CASE WHEN mc.n > 0 THEN mc.pStar ELSE -0.9999995e9 END, CASE WHEN mc.n > 0 THEN mc.pGalaxy ELSE -0.9999995e9 END,
+                   CASE WHEN mc.n > 0 THEN mc.pNoise ELSE -0.9999995e9 END, CASE WHEN mc.n > 0 THEN mc.pSaturated ELSE -0.9999995e9 END
+            FROM _cu8_src x LEFT JOIN _cu8_seamed sm ON sm.isNew AND sm.key = x.srcNo %7$s
+            CROSS JOIN LATERAL (
+                SELECT (p.s / p.total)::real AS pStar, (p.g / p.total)::real AS pGalaxy, (p.z / p.total)::real AS pNoise,
+                       (p.t / p.total)::real AS pSaturated, p.n, p.nStat, p.statSum, p.saturated
+                FROM (SELECT q.s, q.g, q.z, q.t, q.s + q.g + q.z + q.t AS total, q.n, q.nStat, q.statSum, q.saturated
+                      FROM (SELECT %8$s AS s, %9$s AS g, %10$s AS z, %11$s AS t, %12$s AS n, %13$s AS nStat,
+                                   %14$s AS statSum, %15$s AS saturated) q) p
+                OFFSET 0) mc  -- evaluated once per source, not once per use
+            $q$, prog.sourceTable, src_cols, id_prefix, src_seq, p_cu_event, src_vals, src_joins,
+            prob_star, prob_galaxy, prob_noise, prob_saturated, n_class, n_stat, stat_sum, saturated);
+
+        -- The current sources seamed again around interior frame sets, where it changed.
+        EXECUTE format($q$
+            UPDATE %I s SET priOrSec = r.priOrSec FROM _cu8_seamed r
+            WHERE NOT r.isNew AND s.sourceID = r.key AND s.priOrSec IS DISTINCT FROM r.priOrSec
+            $q$, prog.sourceTable);
+
+        -- The versions replaced: deprecated, their sources gone (the detections keep everything).
+        -- A frame set retired outside the interior is marked 2 until its neighbours are seamed.
+        EXECUTE format('DELETE FROM %I WHERE frameSetID IN (SELECT oldFrameSetID FROM _cu8_fs WHERE oldFrameSetID IS NOT NULL)',
+                       prog.sourceTable);
+        EXECUTE format($q$
+            UPDATE %I ml SET deprecated = CASE WHEN f.frameSetID IS NULL AND NOT f.interior THEN 2 ELSE 1 END
+            FROM _cu8_fs f WHERE ml.frameSetID = f.oldFrameSetID
+            $q$, prog.mergeLogTable);
     END IF;
 
-    -- The detections of the chosen frames.
+    PERFORM curation.drop_cu8_scratch();
+    IF p_seam <> 0 THEN
+        PERFORM curation.cu8_seam_mark(p_programme);
+        PERFORM curation.cu8_seam(p_programme, p_ipix_lo, p_ipix_hi);
+    END IF;
+    RETURN merged;
+END $$;
+
+-- The whole merge of up to p_max due frame sets, seaming included: cu8_merge over the whole sky.
+CREATE FUNCTION curation.cu8_merge(p_programme bigint, p_cu_event bigint, p_max bigint, p_version text)
+    RETURNS bigint LANGUAGE sql AS $$
+    SELECT curation.cu8_merge(p_programme, p_cu_event, p_max, p_version, 0, 9223372036854775807, 1)
+$$;
+
+-- The seaming that crosses ipix ranges, first part: marks for seaming (priOrSec = -99999999)
+-- every source of each current frame set within adjacentFrameTolerance of a changed one, that
+-- is of one holding sources not seamed yet or of one retired (deprecated = 2, which becomes 1),
+-- unless both were written by the same merge call (same cuEventID): that call seamed the one
+-- with the other's sources in its pool. cu8 runs it alone, after the merges of all ranges and
+-- before their seams, so that every seam finds its own targets marked whatever order the others
+-- run in. Returns the sources it marked (those not marked already).
+CREATE FUNCTION curation.cu8_seam_mark(p_programme bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    prog record;
+    n bigint;
+BEGIN
+    SELECT programmeID, lower(sourceTable) AS sourceTable, lower(mergeLogTable) AS mergeLogTable, adjacentFrameTolerance
+    INTO prog FROM Programme WHERE programmeID = p_programme;
+    IF prog.programmeID IS NULL OR prog.sourceTable = 'none' THEN
+        RAISE EXCEPTION 'cu8_seam_mark: programme % has no source table', p_programme;
+    END IF;
     EXECUTE format($q$
-        CREATE TEMP TABLE _cu8_det ON COMMIT DROP AS
-        SELECT row_number() OVER (ORDER BY d.multiframeID, d.extNum, d.seqNum) AS detNo,
-               f.frameSetID AS fs, p.slot, d.multiframeID, d.extNum, d.seqNum, d.ra, d.dec,
-               d.xErr, d.yErr, a.xPixSize, p.mjdObs
-        FROM _cu8_plan p
-        JOIN _cu8_fs f ON f.frameSetKey = p.frameSetKey
-        JOIN %1$I d ON d.multiframeID = p.multiframeID AND d.extNum = p.extNum
-        JOIN CurrentAstrometry a ON a.multiframeID = p.multiframeID AND a.extNum = p.extNum
-        WHERE p.slot IS NOT NULL AND d.ra > -1e8
-        $q$, prog.detectionTable);
-    CREATE INDEX ON _cu8_det (q3c_ang2ipix(ra, dec));
-    CREATE INDEX ON _cu8_det (slot);
-    ANALYZE _cu8_det;
-    CREATE TEMP TABLE _cu8_src (srcNo bigint PRIMARY KEY, fs bigint NOT NULL, ra double precision NOT NULL,
-                                dec double precision NOT NULL) ON COMMIT DROP;
-    CREATE INDEX ON _cu8_src (q3c_ang2ipix(ra, dec));
-    CREATE TEMP TABLE _cu8_member (srcNo bigint NOT NULL, slot integer NOT NULL, detNo bigint NOT NULL UNIQUE,
-                                   PRIMARY KEY (srcNo, slot)) ON COMMIT DROP;
+        WITH changed AS (
+            SELECT ml.ra, ml.dec, ml.cuEventID FROM %1$I ml
+            WHERE ml.deprecated = 0 AND ml.frameSetID IN (SELECT s.frameSetID FROM %2$I s WHERE s.priOrSec = -99999999)
+            UNION ALL
+            SELECT ml.ra, ml.dec, NULL FROM %1$I ml WHERE ml.deprecated = 2),
+        near AS (
+            SELECT DISTINCT ml.frameSetID
+            FROM changed c JOIN %1$I ml ON ml.deprecated = 0 AND q3c_join(c.ra, c.dec, ml.ra, ml.dec, %3$s)
+            WHERE ml.cuEventID IS DISTINCT FROM c.cuEventID)
+        UPDATE %2$I s SET priOrSec = -99999999
+        FROM near WHERE s.frameSetID = near.frameSetID AND s.priOrSec <> -99999999
+        $q$, prog.mergeLogTable, prog.sourceTable, prog.adjacentFrameTolerance);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXECUTE format('UPDATE %I SET deprecated = 1 WHERE deprecated = 2', prog.mergeLogTable);
+    RETURN n;
+END $$;
 
-    -- Pairing, slot by slot.
-    FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY pairOrder LOOP
-        ANALYZE _cu8_src;
-        INSERT INTO _cu8_member (srcNo, slot, detNo)
-        SELECT r.srcNo, s.slot, r.detNo
-        FROM (SELECT x.srcNo, d.detNo,
-                     row_number() OVER (PARTITION BY x.srcNo ORDER BY q3c_dist(d.ra, d.dec, x.ra, x.dec), d.detNo) AS r1,
-                     row_number() OVER (PARTITION BY d.detNo ORDER BY q3c_dist(d.ra, d.dec, x.ra, x.dec), x.srcNo) AS r2
-              FROM _cu8_det d JOIN _cu8_src x ON x.fs = d.fs AND q3c_join(d.ra, d.dec, x.ra, x.dec, radius)
-              WHERE d.slot = s.slot) r
-        WHERE r.r1 = 1 AND r.r2 = 1;
-        INSERT INTO _cu8_src (srcNo, fs, ra, dec)
-        SELECT d.detNo, d.fs, d.ra, d.dec FROM _cu8_det d
-        WHERE d.slot = s.slot AND NOT EXISTS (SELECT 1 FROM _cu8_member m WHERE m.detNo = d.detNo);
-        INSERT INTO _cu8_member (srcNo, slot, detNo)
-        SELECT d.detNo, s.slot, d.detNo FROM _cu8_det d
-        WHERE d.slot = s.slot AND NOT EXISTS (SELECT 1 FROM _cu8_member m WHERE m.detNo = d.detNo);
-    END LOOP;
-    ANALYZE _cu8_src;
-    ANALYZE _cu8_member;
-
-    -- The new MergeLog rows.
-    FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY slot LOOP
-        k := s.slot::text;
-        ml_cols := ml_cols || format('%I, %I, %I, ', lower(s.prefix || 'mfID'), lower(s.prefix || 'eNum'), lower('new' || s.capPrefix || 'frame'));
-        ml_vals := ml_vals || format(
-            'coalesce(p%1$s.multiframeID, -99999999), coalesce(p%1$s.extNum, -9999), '
-            'CASE WHEN p%1$s.multiframeID IS NOT NULL AND (old.%2$I IS NULL OR old.%2$I <> p%1$s.multiframeID '
-            'OR old.%3$I <> p%1$s.extNum) THEN 1 ELSE 0 END, ',
-            k, lower(s.prefix || 'mfID'), lower(s.prefix || 'eNum'));
-        ml_joins := ml_joins || format(
-            ' LEFT JOIN _cu8_plan p%1$s ON p%1$s.frameSetKey = f.frameSetKey AND p%1$s.slot = %1$s', k);
-    END LOOP;
+-- The seaming that crosses ipix ranges, second part: seams the sources marked for it (priOrSec
+-- = -99999999) of the current frame sets whose centre lies in the q3c ipix range [p_ipix_lo,
+-- p_ipix_hi), reading the sources of every current frame set within adjacentFrameTolerance of
+-- those, whatever their range (the overlap margin), by the rule of cu8_seam_pool. It updates no
+-- source outside its range and reads no priOrSec, so seams of disjoint ranges can run at once.
+-- Returns the sources seamed.
+CREATE FUNCTION curation.cu8_seam(p_programme bigint, p_ipix_lo bigint, p_ipix_hi bigint)
+    RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    prog record;
+    s record;
+    nbands text := '0';
+    n bigint;
+BEGIN
+    SELECT programmeID, lower(sourceTable) AS sourceTable, lower(mergeLogTable) AS mergeLogTable, pairingCriterion,
+           adjacentFrameTolerance
+    INTO prog FROM Programme WHERE programmeID = p_programme;
+    IF prog.programmeID IS NULL OR prog.sourceTable = 'none' THEN
+        RAISE EXCEPTION 'cu8_seam: programme % has no source table', p_programme;
+    END IF;
+    IF p_ipix_lo IS NULL OR p_ipix_hi IS NULL OR p_ipix_lo >= p_ipix_hi THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = format('cu8_seam: the ipix range [%s, %s) is empty', p_ipix_lo, p_ipix_hi);
+    END IF;
+    PERFORM curation.drop_cu8_scratch();
     EXECUTE format($q$
-        INSERT INTO %1$I (frameSetID, cuEventID, ra, dec, cx, cy, cz, l, b, %2$s mergeSwVersion)
-        SELECT f.frameSetID, %3$s, f.ra, f.dec, curation.cx(f.ra, f.dec), curation.cy(f.ra, f.dec),
-               curation.cz(f.ra, f.dec), curation.galactic_l(f.ra, f.dec), curation.galactic_b(f.ra, f.dec),
-               %4$s %5$L
-        FROM _cu8_fs f LEFT JOIN %1$I old ON old.frameSetID = f.oldFrameSetID %6$s
-        WHERE f.frameSetID IS NOT NULL
-        $q$, prog.mergeLogTable, ml_cols, p_cu_event, ml_vals, left(p_version, 32), ml_joins);
-
-    -- The new sources.
-    FOR s IN SELECT * FROM curation.merge_slots(p_programme) ORDER BY slot LOOP
-        k := s.slot::text;
-        src_joins := src_joins || format(
-            ' LEFT JOIN _cu8_member m%1$s ON m%1$s.srcNo = x.srcNo AND m%1$s.slot = %1$s'
-            ' LEFT JOIN _cu8_det t%1$s ON t%1$s.detNo = m%1$s.detNo'
-            ' LEFT JOIN %2$I d%1$s ON d%1$s.multiframeID = t%1$s.multiframeID AND d%1$s.extNum = t%1$s.extNum'
-            ' AND d%1$s.seqNum = t%1$s.seqNum', k, prog.detectionTable);
-        FOR c IN SELECT * FROM curation.source_band_columns() LOOP
-            src_cols := src_cols || quote_ident(lower(s.prefix || c.suffix)) || ', ';
-            IF c.detectionExpr IS NOT NULL THEN
-                src_vals := src_vals || format('coalesce(d%s.%s, %s), ', k, c.detectionExpr, c.defaultValue);
-            ELSIF c.suffix = 'Xi' THEN
-                src_vals := src_vals || format('coalesce(curation.xi(d%1$s.ra, d%1$s.dec, x.ra, x.dec), -0.9999995e9), ', k);
-            ELSE
-                src_vals := src_vals || format('coalesce(curation.eta(d%1$s.ra, d%1$s.dec, x.ra, x.dec), -0.9999995e9), ', k);
-            END IF;
-        END LOOP;
-        classes := classes || format('coalesce(d%s.class, -9999), ', k);
-        stats := stats || format('coalesce(d%s.classStat, -0.9999995e9), ', k);
-    END LOOP;
-    FOR c IN SELECT * FROM curation.merge_colours(p_programme) LOOP
-        src_cols := src_cols || quote_ident(lower(c.name)) || ', ' || quote_ident(lower(c.name || 'Err')) || ', ';
-        src_vals := src_vals || format(
-            'CASE WHEN d%1$s.aperMag3 > -1e8 AND d%2$s.aperMag3 > -1e8 THEN d%1$s.aperMag3 - d%2$s.aperMag3 ELSE -0.9999995e9 END, '
-            'CASE WHEN d%1$s.aperMag3 > -1e8 AND d%2$s.aperMag3 > -1e8 AND d%1$s.aperMag3Err >= 0 AND d%2$s.aperMag3Err >= 0 '
-            'THEN sqrt(d%1$s.aperMag3Err ^ 2 + d%2$s.aperMag3Err ^ 2) ELSE -0.9999995e9 END, ',
-            c.slot1, c.slot2);
-    END LOOP;
-    EXECUTE format($q$
-        INSERT INTO %1$I (sourceID, cuEventID, frameSetID, ra, dec, sigRa, sigDec, epoch, cx, cy, cz, l, b,
-                          priOrSec, %2$s mergedClass, mergedClassStat, pStar, pGalaxy, pNoise, pSaturated)
-        SELECT %3$s + nextval(%4$L), %5$s, x.fs, x.ra, x.dec,
-               CASE WHEN md.xErr > 0 AND md.yErr > 0 AND md.xPixSize > 0
-                    THEN sqrt((md.xErr ^ 2 + md.yErr ^ 2) / 2) * md.xPixSize / 3600 ELSE -0.9999995e9 END,
-               CASE WHEN md.xErr > 0 AND md.yErr > 0 AND md.xPixSize > 0
-                    THEN sqrt((md.xErr ^ 2 + md.yErr ^ 2) / 2) * md.xPixSize / 3600 ELSE -0.9999995e9 END,
-               2000 + (md.mjdObs - 51544.5) / 365.25,
-               curation.cx(x.ra, x.dec), curation.cy(x.ra, x.dec), curation.cz(x.ra, x.dec),
-               curation.galactic_l(x.ra, x.dec), curation.galactic_b(x.ra, x.dec),
-               0, %6$s mc.mergedClass, mc.mergedClassStat, mc.pStar, mc.pGalaxy, mc.pNoise, mc.pSaturated
-        FROM _cu8_src x JOIN _cu8_det md ON md.detNo = x.srcNo %7$s
-        CROSS JOIN LATERAL curation.merged_class(ARRAY[%8$s]::smallint[], ARRAY[%9$s]::real[]) mc
-        $q$, prog.sourceTable, src_cols, id_prefix, src_seq, p_cu_event, src_vals, src_joins,
-        left(classes, length(classes) - 2), left(stats, length(stats) - 2));
-
-    -- The versions replaced: deprecated, their sources gone (the detections keep everything).
-    EXECUTE format('DELETE FROM %I WHERE frameSetID IN (SELECT oldFrameSetID FROM _cu8_fs WHERE oldFrameSetID IS NOT NULL)',
-                   prog.sourceTable);
-    EXECUTE format('UPDATE %I SET deprecated = 1 WHERE frameSetID IN (SELECT oldFrameSetID FROM _cu8_fs WHERE oldFrameSetID IS NOT NULL)',
-                   prog.mergeLogTable);
-
-    -- Seaming: the sources of every current frame set within adjacentFrameTolerance of a
-    -- changed one are compared with those of every frame set within twice that.
+        CREATE TEMP TABLE _cu8_target ON COMMIT DROP AS
+        SELECT ml.frameSetID, ml.ra, ml.dec FROM %1$I ml
+        WHERE ml.deprecated = 0 AND ml.frameSetID IN (SELECT s.frameSetID FROM %2$I s WHERE s.priOrSec = -99999999)
+          AND q3c_ang2ipix(ml.ra, ml.dec) >= %3$s AND q3c_ang2ipix(ml.ra, ml.dec) < %4$s
+        $q$, prog.mergeLogTable, prog.sourceTable, p_ipix_lo, p_ipix_hi);
+    IF NOT EXISTS (SELECT 1 FROM _cu8_target) THEN
+        PERFORM curation.drop_cu8_scratch();
+        RETURN 0;
+    END IF;
+    PERFORM set_config('work_mem', '256MB', true);
     FOR s IN SELECT * FROM curation.merge_slots(p_programme) LOOP
         nbands := nbands || format(' + CASE WHEN s.%I <> -99999999 THEN 1 ELSE 0 END', lower(s.prefix || 'SeqNum'));
     END LOOP;
     EXECUTE format($q$
         CREATE TEMP TABLE _cu8_pool ON COMMIT DROP AS
         WITH near AS (
-            SELECT ml.frameSetID, min(q3c_dist(f.ra, f.dec, ml.ra, ml.dec)) AS dist
-            FROM _cu8_fs f JOIN %1$I ml ON q3c_join(f.ra, f.dec, ml.ra, ml.dec, %3$s * 2)
-            WHERE ml.deprecated = 0 GROUP BY ml.frameSetID)
-        SELECT s.sourceID, s.frameSetID, s.ra, s.dec, %4$s AS nBands,
-               q3c_dist(s.ra, s.dec, ml.ra, ml.dec) AS centreDist, near.dist <= %3$s AS isTarget
+            SELECT DISTINCT ml.frameSetID
+            FROM _cu8_target t JOIN %1$I ml ON ml.deprecated = 0 AND q3c_join(t.ra, t.dec, ml.ra, ml.dec, %3$s))
+        SELECT s.sourceID AS key, false AS isNew, s.frameSetID, s.ra, s.dec, %4$s AS nBands,
+               q3c_dist(s.ra, s.dec, ml.ra, ml.dec) AS centreDist,
+               (s.priOrSec = -99999999 AND s.frameSetID IN (SELECT t.frameSetID FROM _cu8_target t)) AS isTarget
         FROM near JOIN %1$I ml ON ml.frameSetID = near.frameSetID JOIN %2$I s ON s.frameSetID = near.frameSetID
         $q$, prog.mergeLogTable, prog.sourceTable, prog.adjacentFrameTolerance, nbands);
-    CREATE INDEX ON _cu8_pool (q3c_ang2ipix(ra, dec));
-    ANALYZE _cu8_pool;
-    EXECUTE format($q$
-        UPDATE %1$I s SET priOrSec = r.priOrSec
-        FROM (SELECT t.sourceID,
-                     CASE WHEN NOT EXISTS (SELECT 1 FROM _cu8_pool o
-                                           WHERE o.frameSetID <> t.frameSetID AND q3c_join(t.ra, t.dec, o.ra, o.dec, %2$s))
-                          THEN 0
-                          ELSE (SELECT g.frameSetID
-                                FROM (SELECT t.frameSetID, t.nBands, t.centreDist
-                                      UNION ALL
-                                      SELECT o.frameSetID, o.nBands, o.centreDist FROM _cu8_pool o
-                                      WHERE o.frameSetID <> t.frameSetID AND q3c_join(t.ra, t.dec, o.ra, o.dec, %2$s)) g
-                                ORDER BY g.nBands DESC, g.centreDist, g.frameSetID LIMIT 1) END AS priOrSec
-              FROM _cu8_pool t WHERE t.isTarget) r
-        WHERE s.sourceID = r.sourceID AND s.priOrSec IS DISTINCT FROM r.priOrSec
-        $q$, prog.sourceTable, radius);
-
+    PERFORM curation.cu8_seam_pool(prog.pairingCriterion);
+    EXECUTE format('UPDATE %I s SET priOrSec = r.priOrSec FROM _cu8_seamed r WHERE s.sourceID = r.key', prog.sourceTable);
+    GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM curation.drop_cu8_scratch();
-    RETURN merged;
+    RETURN n;
 END $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA curation TO wsa_reader;

@@ -10,5 +10,5 @@ struct WSABench: AsyncParsableCommand {
         abstract: "Measure our FITS and database paths against their references, side by side.",
         version: WSAVersion.current,
         subcommands: [FITSBenchmark.self, CopyBenchmark.self, RPCBenchmark.self, NightBenchmark.self,
-                      ProductBenchmark.self])
+                      ProductBenchmark.self, MergeBenchmark.self])
 }
