@@ -596,10 +596,9 @@ END $$;
 -- bands, then the nearest to its frame set's centre, then of the lowest frameSetID; every
 -- member's priOrSec is the primary's frameSetID, and priOrSec = 0 for a source seen once. So
 -- (priOrSec = 0 OR priOrSec = frameSetID) selects every object once. Leaves the targets' values
--- in _cu8_seamed (key, isNew, priOrSec) and returns how many.
-CREATE FUNCTION curation.cu8_seam_pool(p_radius double precision) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    n bigint;
+-- in _cu8_seamed (key, isNew, priOrSec). (Returns nothing, so that callProcedure never calls it:
+-- it works on the scratch of cu8_merge and cu8_seam.)
+CREATE FUNCTION curation.cu8_seam_pool(p_radius double precision) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     CREATE INDEX ON _cu8_pool (q3c_ang2ipix(ra, dec));
     ANALYZE _cu8_pool;
@@ -616,8 +615,6 @@ BEGIN
                               OFFSET 0) o
           WHERE t.isTarget) g
     ORDER BY g.isNew, g.key, g.nBands DESC, g.centreDist, g.frameSetID;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
 END $$;
 
 -- Merges up to p_max of the frame sets that cu8_plan says are due and whose centre (as cu8_due
