@@ -512,14 +512,15 @@ END $$;
 -- ---------------------------------------------------------------------------------------------
 -- CU8: the merge
 --
--- cu8_merge does the whole merge of a batch of frame sets in one call (the 4-argument form), or,
--- for merging on several sessions at once, only the frame sets whose centre lies in one range of
--- q3c ipix, leaving the seaming to be done afterwards (the 7-argument form): pairing is per frame
--- set, so frame sets are independent, while seaming reads the neighbours of a frame set. The
--- seaming is then two further calls: cu8_seam_mark, alone (the one step that crosses
--- partitions), and cu8_seam per ipix range, at once on several sessions: each updates only the
--- sources of its own range and reads its neighbours across the boundary (the overlap margin, as
--- LSST's Qserv keeps an overlap around each chunk). docs/scale.md.
+-- cu8_merge merges a batch of frame sets in one call: over the whole sky, seamed in full (the
+-- 4-argument form, what cu8 runs on one session), or only the frame sets whose centre lies in one
+-- range of q3c ipix (the 7-argument form), for merging on several sessions at once. Pairing is per
+-- frame set, so frame sets are independent; seaming reads the neighbours of a frame set. A range's
+-- interior frame sets are seamed by the merge itself; those near its boundary are left for two
+-- further calls: cu8_seam_mark, alone (the one step that writes across ranges), then cu8_seam per
+-- range, at once on several sessions: each updates only the sources of its own range and reads
+-- its neighbours across the boundary (the overlap margin, as LSST's Qserv keeps an overlap around
+-- each chunk). docs/scale.md.
 --
 -- A source not seamed yet has priOrSec = -99999999 (the WSA default); cu8_due lists the frame
 -- sets holding such sources, so that `curate` finishes a seaming a killed run left.
@@ -596,10 +597,9 @@ END $$;
 -- bands, then the nearest to its frame set's centre, then of the lowest frameSetID; every
 -- member's priOrSec is the primary's frameSetID, and priOrSec = 0 for a source seen once. So
 -- (priOrSec = 0 OR priOrSec = frameSetID) selects every object once. Leaves the targets' values
--- in _cu8_seamed (key, isNew, priOrSec) and returns how many.
-CREATE FUNCTION curation.cu8_seam_pool(p_radius double precision) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    n bigint;
+-- in _cu8_seamed (key, isNew, priOrSec). (Returns nothing, so that callProcedure never calls it:
+-- it works on the scratch of cu8_merge and cu8_seam.)
+CREATE FUNCTION curation.cu8_seam_pool(p_radius double precision) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     CREATE INDEX ON _cu8_pool (q3c_ang2ipix(ra, dec));
     ANALYZE _cu8_pool;
@@ -616,8 +616,6 @@ BEGIN
                               OFFSET 0) o
           WHERE t.isTarget) g
     ORDER BY g.isNew, g.key, g.nBands DESC, g.centreDist, g.frameSetID;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
 END $$;
 
 -- Merges up to p_max of the frame sets that cu8_plan says are due and whose centre (as cu8_due
