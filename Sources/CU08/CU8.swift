@@ -121,6 +121,7 @@ struct CU8: AsyncParsableCommand {
                                                    in: step)
             }
             merged += done
+            ctx.workDone(Int(done))
         }
         try await ctx.step(programme: programme.name) { db, step in
             _ = try await db.markSeams(programmeID: id, in: step)
