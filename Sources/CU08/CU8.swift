@@ -46,97 +46,12 @@ struct CU8: AsyncParsableCommand {
             var summary: [String] = []
             let found = try await ctx.forEachProgramme({ try ctx.query.frameSetsToMerge(programmeID: $0.programmeID) },
                                                        describe: { $0.description }) { programme, pending in
-                merged += sessions > 1
-                    ? try await Self.merge(programme, pending, sessions: sessions, perStep: frameSetsPerStep, ctx: ctx)
-                    : try await Self.merge(programme, pending, perStep: frameSetsPerStep, ctx: ctx)
+                merged += try await ctx.mergeFrameSets(programme, pending, sessions: sessions, perStep: frameSetsPerStep)
                 let counts = try ctx.query.mergedCatalogueCounts(programmeID: programme.programmeID)
                 summary.append("\(programme.name) \(counts.frameSets) frame set(s), \(counts.sources) source(s), \(counts.seamless) seamless")
             }
             return ctx.options.dryRun ? "cu8: would merge \(found) frame set(s)"
                 : "cu8: merged \(merged) frame set(s)" + (summary.isEmpty ? "" : ": " + summary.joined(separator: "; "))
         }
-    }
-
-    /// One session: each step merges its frame sets and seams them (the whole sky); a seaming
-    /// left by an earlier run goes with the first step, or is a step of its own.
-    static func merge(_ programme: ProgrammeInfo, _ pending: [FrameSetToMerge], perStep: Int, ctx: CUContext)
-        async throws -> Int64
-    {
-        let toMerge = pending.filter { !$0.seamOnly }
-        var merged: Int64 = 0
-        for batch in CUContext.batches(toMerge, of: perStep) {
-            var done: Int64 = 0
-            try await ctx.step(programme: programme.name) { db, step in
-                done = try await db.mergeFrameSets(programmeID: programme.programmeID, count: batch.count, in: step)
-            }
-            merged += done
-            ctx.workDone(Int(done))
-        }
-        if toMerge.isEmpty {
-            try await ctx.step(programme: programme.name) { db, step in
-                _ = try await db.mergeFrameSets(programmeID: programme.programmeID, count: 0, ipix: DbHandler.wholeSky,
-                                                seam: true, in: step)
-            }
-        }
-        ctx.workDone(pending.count - toMerge.count)
-        return merged
-    }
-
-    /// `sessions` sessions: the ranges' merges at once, then the marks across their boundaries
-    /// alone, then the ranges' seams at once.
-    static func merge(_ programme: ProgrammeInfo, _ pending: [FrameSetToMerge], sessions: Int, perStep: Int,
-                      ctx: CUContext) async throws -> Int64
-    {
-        let id = programme.programmeID
-        let ranges = FrameSetToMerge.ipixRanges(pending, parts: sessions)
-        _ = try await ctx.db()  // the lease, before the sessions start
-        var merged = try await withThrowingTaskGroup(of: Int64.self) { group in
-            for range in ranges {
-                let share = pending.filter { !$0.seamOnly && range.contains($0.ipix) }
-                guard !share.isEmpty else { continue }
-                group.addTask {
-                    var total: Int64 = 0
-                    for batch in CUContext.batches(share, of: perStep) {
-                        var done: Int64 = 0
-                        try await ctx.step(programme: programme.name) { db, step in
-                            done = try await db.mergeFrameSets(programmeID: id, count: batch.count, ipix: range, seam: false,
-                                                               in: step)
-                        }
-                        total += done
-                        ctx.workDone(Int(done))
-                    }
-                    return total
-                }
-            }
-            var sum: Int64 = 0
-            for try await n in group { sum += n }
-            return sum
-        }
-        // What a range did not take (a centre on its edge computed a hair apart): the whole sky.
-        let left = try ctx.query.frameSetsToMerge(programmeID: id).filter { !$0.seamOnly }
-        for batch in CUContext.batches(left, of: perStep) {
-            var done: Int64 = 0
-            try await ctx.step(programme: programme.name) { db, step in
-                done = try await db.mergeFrameSets(programmeID: id, count: batch.count, ipix: DbHandler.wholeSky, seam: false,
-                                                   in: step)
-            }
-            merged += done
-            ctx.workDone(Int(done))
-        }
-        try await ctx.step(programme: programme.name) { db, step in
-            _ = try await db.markSeams(programmeID: id, in: step)
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for range in ranges {
-                group.addTask {
-                    try await ctx.step(programme: programme.name) { db, step in
-                        _ = try await db.seamSources(programmeID: id, ipix: range, in: step)
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        ctx.workDone(pending.filter(\.seamOnly).count)
-        return merged
     }
 }
