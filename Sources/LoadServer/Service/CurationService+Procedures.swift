@@ -132,15 +132,15 @@ extension CurationService {
         return named.map { "(\($0.arguments))" }
     }
 
-    /// The statement that calls `curation.<name>` with one placeholder per argument, each cast
+    /// The statement that calls `curation.<name>` with one `$n` parameter per argument, each cast
     /// to its SQL type (an int array is sent as the text of a `bigint[]`), and its parameters.
     static func procedureCall(_ name: String, _ arguments: [ProcedureArgument])
         -> (sql: String, params: [PostgresValue?])
     {
-        var placeholders: [String] = []
+        var casts: [String] = []
         var params: [PostgresValue?] = []
         for (index, argument) in arguments.enumerated() {
-            placeholders.append("$\(index + 1)::\(argument.sqlType)")
+            casts.append("$\(index + 1)::\(argument.sqlType)")
             switch argument {
             case .int(let v): params.append(.int64(v))
             case .double(let v): params.append(.float64(v))
@@ -148,7 +148,7 @@ extension CurationService {
             case .intArray(let list): params.append(.text("{" + list.map(String.init).joined(separator: ",") + "}"))
             }
         }
-        return ("SELECT curation.\"\(name)\"(\(placeholders.joined(separator: ", "))) AS n", params)
+        return ("SELECT curation.\"\(name)\"(\(casts.joined(separator: ", "))) AS n", params)
     }
 
     /// The arguments as the log shows them: numbers, the start of texts, the length of arrays.
